@@ -1,0 +1,8 @@
+// Reverse-mode autodiff: Var, graph nodes, backward, no-grad scopes.
+#pragma once
+
+#include "neuralop/autograd/elementwise_node.hpp"
+#include "neuralop/autograd/engine.hpp"
+#include "neuralop/autograd/function.hpp"
+#include "neuralop/autograd/grad_mode.hpp"
+#include "neuralop/autograd/var.hpp"

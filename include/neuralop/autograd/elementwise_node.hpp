@@ -1,0 +1,165 @@
+// The graph node of a materialised elementwise expression. Its backward is one fused pass: it
+// recomputes the tree's forward values and writes every input's gradient at once. Inputs that
+// were broadcast get a full-size sink that is then summed down to their shape.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "neuralop/autograd/node.hpp"
+#include "neuralop/autograd/var.hpp"
+#include "neuralop/backend/loop.hpp"
+#include "neuralop/tensor/evaluate.hpp"
+
+namespace neuralop {
+
+namespace detail {
+
+// Sum a full-shape gradient down to a (right-aligned, possibly lower-rank) operand shape.
+template <class T, std::size_t R, std::size_t r, class B>
+Tensor<T, r, B> reduce_to_shape(const Tensor<T, R, B>& g, const Shape<r>& target) {
+  static_assert(r <= R);
+  constexpr std::size_t off = R - r;
+  std::array<bool, (R > 0 ? R : 1)> reduced{};
+  bool any = false;
+  for (std::size_t d = 0; d != R; ++d) {
+    reduced[d] = d < off ? g.shape()[d] > 1 : (target[d - off] == 1 && g.shape()[d] > 1);
+    any = any || reduced[d];
+  }
+  if (!any) return g.template reshape<r>(target);
+  auto out = Tensor<T, r, B>::empty(target);
+  B::template reduce<T>(ReduceOp::sum, g.data(), g.shape().data(), reduced.data(), static_cast<int>(R), out.data());
+  return out;
+}
+
+template <class X, std::size_t R>
+class ElementwiseNode final : public Node {
+ public:
+  using T = typename X::value_type;
+  using B = typename X::backend;
+
+  ElementwiseNode(const X& x, const Shape<R>& shape) : x_(x), shape_(shape) {
+    x.visit_leaves([&](const auto& leaf) { versions_.push_back(leaf.tensor_leaf().owner->version()); });
+  }
+  const char* name() const override { return "elementwise"; }
+  void release() override {
+    x_.reset();
+    released = true;
+  }
+
+  void backward(VarImplBase& out_base) override {
+    auto& out = static_cast<VarImpl<T, R, B>&>(out_base);
+    const X& x = *x_;
+    check_versions(x);
+    using KTree = typename X::template kernel_type<R>;
+    kexpr::BackwardKernel<T, R, KTree> k{};
+    k.e = x.kernel(shape_);
+    k.adj.base = out.grad.data();
+    const auto cst = contiguous_strides(shape_);
+    for (std::size_t d = 0; d != R; ++d) k.adj.st[d] = cst[d];
+
+    // One sink per distinct input needing a gradient, in leaf order. `finish` hands the sink's
+    // contents to the input afterwards (adopt, or sum down a broadcast).
+    struct Sink {
+      const void* impl = nullptr;
+      void* data = nullptr;
+      bool accumulate = false;
+    };
+    std::vector<Sink> sinks;       // per leaf (data null: no gradient)
+    std::vector<std::function<void()>> finish;
+    x.visit_leaves([&](const auto& leaf) {
+      Sink s;
+      if constexpr (requires { leaf.slot; }) {
+        auto& impl = *leaf.slot;
+        if (impl.requires_grad) {
+          s.impl = &impl;
+          for (const Sink& prev : sinks)
+            if (prev.impl == &impl) {  // repeated input: add to the same sink
+              s.data = prev.data;
+              s.accumulate = true;
+            }
+          if (!s.data) {
+            using L = std::remove_cvref_t<decltype(leaf)>;
+            using LT = typename L::value_type;
+            constexpr std::size_t LR = L::rank;
+            const bool direct = LR == R && [&] {
+              if constexpr (LR == R) return impl.shape == shape_;
+              else return false;
+            }();
+            if (direct && impl.grad.defined() && impl.grad.storage().use_count() == 1) {
+              s.data = impl.grad.data();  // add straight into the existing gradient
+              s.accumulate = true;
+              impl.grad.storage()->bump_version();
+            } else {
+              auto buf = Tensor<LT, R, B>::empty(shape_);
+              s.data = buf.data();
+              auto ip = leaf.slot;
+              finish.push_back([ip, buf, direct] {
+                if (direct) {
+                  if constexpr (LR == R) ip->accumulate_grad(buf);
+                } else {
+                  ip->accumulate_grad(reduce_to_shape(buf, ip->shape));
+                }
+              });
+            }
+          }
+        }
+      }
+      sinks.push_back(s);
+    });
+    std::size_t i = 0;
+    auto bind = [&](auto& kleaf) {
+      const Sink& s = sinks[i++];
+      using LT = std::remove_pointer_t<decltype(kleaf.sink)>;
+      kleaf.sink = static_cast<LT*>(s.data);
+      kleaf.accumulate = s.accumulate;
+      for (std::size_t d = 0; d != R; ++d) kleaf.sst[d] = s.data ? cst[d] : 0;
+    };
+    k.e.for_each_leaf(bind);
+    index_t* const extra[2] = {k.adj.st, k.adj.sst};
+    const Loop<R> loop = coalesce_kernel(shape_, k.e, extra);
+    k.nd = loop.ndim;
+    B::elementwise(loop, k);
+    for (auto& f : finish) f();
+  }
+
+ private:
+  void check_versions(const X& x) const {
+    std::size_t i = 0;
+    x.visit_leaves([&](const auto& leaf) {
+      const std::uint64_t saved = versions_[i++];
+      const auto& tl = leaf.tensor_leaf();
+      if (tl.owner->version() != saved)
+        throw_error<autograd_error>("backward of an elementwise expression: its input of shape ",
+                                    format_shape(tl.shape), " was modified in place after it was used (version ",
+                                    tl.owner->version(), ", saved at ", saved, ")");
+    });
+  }
+
+  std::optional<X> x_;
+  Shape<R> shape_;
+  std::vector<std::uint64_t> versions_;
+};
+
+template <class X, std::size_t R>
+void record_elementwise(const std::shared_ptr<VarImplBase>& out, const X& x, const Shape<R>& shape) {
+  std::vector<std::shared_ptr<VarImplBase>> inputs;
+  x.visit_leaves([&](const auto& leaf) {
+    if constexpr (requires { leaf.slot; })
+      if (leaf.slot->requires_grad) {
+        for (const auto& p : inputs)
+          if (p.get() == leaf.slot.get()) return;
+        inputs.push_back(leaf.slot);
+      }
+  });
+  if (inputs.empty()) return;
+  auto node = std::make_shared<ElementwiseNode<X, R>>(x, shape);
+  node->inputs = std::move(inputs);
+  out->grad_fn = std::move(node);
+  out->requires_grad = true;
+}
+
+}  // namespace detail
+}  // namespace neuralop

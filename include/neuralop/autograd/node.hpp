@@ -1,0 +1,99 @@
+// The graph: every recorded result has a gradient slot (VarImpl) holding the Node that made
+// it; nodes hold the slots of their inputs, never their values (values a reverse rule needs
+// are saved explicitly). The "tape" is this graph read in reverse creation order, so
+// dropping a result frees its history and an unused branch costs nothing.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "neuralop/core/error.hpp"
+#include "neuralop/core/shape.hpp"
+#include "neuralop/tensor/tensor.hpp"
+
+namespace neuralop {
+
+struct VarImplBase;
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  virtual const char* name() const = 0;
+  // Read the gradient of `out` (the result this node produced) and accumulate into inputs.
+  virtual void backward(VarImplBase& out) = 0;
+  // Drop saved values after a backward without retain_graph.
+  virtual void release() = 0;
+
+  std::vector<std::shared_ptr<VarImplBase>> inputs;  // slots of the inputs that require grad
+  bool released = false;
+};
+
+namespace detail {
+inline std::uint64_t next_sequence() {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace detail
+
+// The differentiation state of one Var (shared by its copies): gradient, producing node.
+struct VarImplBase {
+  virtual ~VarImplBase() = default;
+  virtual bool has_grad() const = 0;
+  virtual void clear_grad() = 0;
+  virtual std::string describe() const = 0;
+
+  std::shared_ptr<Node> grad_fn;  // null for leaves
+  std::uint64_t seq = detail::next_sequence();
+  bool requires_grad = false;
+  bool retain_grad = false;
+};
+
+template <class T, std::size_t R, class B>
+struct VarImpl final : VarImplBase {
+  explicit VarImpl(const Shape<R>& s) : shape(s) {}
+
+  Shape<R> shape;
+  Tensor<T, R, B> grad;  // null until a gradient arrives
+
+  bool has_grad() const override { return grad.defined(); }
+  void clear_grad() override { grad = Tensor<T, R, B>(); }
+  std::string describe() const override {
+    return detail::cat("Var(", dtype_name<T>(), ", shape ", format_shape(shape), ")");
+  }
+
+  // grad += g. The first gradient is adopted without a copy; later ones add in place only
+  // when nobody else holds the gradient tensor (it may be shared with another input or user).
+  void accumulate_grad(const Tensor<T, R, B>& g) {
+    if (!g.defined() || g.shape() != shape)
+      throw_error<shape_error>("backward: gradient of shape ", g.defined() ? format_shape(g.shape()) : "null",
+                               " for ", describe());
+    if (!grad.defined()) grad = g;
+    else if (grad.storage().use_count() == 1) grad += g;
+    else grad = grad + g;
+  }
+};
+
+template <class T, std::size_t R, class B>
+using GradSlot = std::shared_ptr<VarImpl<T, R, B>>;
+
+// A tensor saved for backward together with its version at save time: using it after an
+// in-place change would give silently wrong gradients, so that throws instead.
+template <class T, std::size_t R, class B>
+struct Saved {
+  Tensor<T, R, B> tensor;
+  std::uint64_t version = 0;
+  Saved() = default;
+  explicit Saved(const Tensor<T, R, B>& t) : tensor(t), version(t.version()) {}
+  const Tensor<T, R, B>& get(const char* op) const {
+    if (tensor.version() != version)
+      throw_error<autograd_error>("backward of '", op, "': a saved tensor of shape ", format_shape(tensor.shape()),
+                                  " was modified in place after it was used (version ", tensor.version(),
+                                  ", saved at ", version, ")");
+    return tensor;
+  }
+};
+
+}  // namespace neuralop

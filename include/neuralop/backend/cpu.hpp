@@ -1,0 +1,133 @@
+// The cpu backend policy: host memory, elementwise kernels on Eigen's thread pool with SIMD
+// packets, reductions, batched GEMM (Eigen), counter-based random fills.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "neuralop/backend/cpu/allocator.hpp"
+#include "neuralop/backend/cpu/gemm.hpp"
+#include "neuralop/backend/cpu/reduce.hpp"
+#include "neuralop/backend/cpu/thread_pool.hpp"
+#include "neuralop/backend/loop.hpp"
+#include "neuralop/core/rng.hpp"
+#include "neuralop/core/scalar.hpp"
+
+namespace neuralop {
+
+struct cpu {
+  static constexpr const char* name = "cpu";
+  static constexpr bool host_accessible = true;
+  // Elements per elementwise task: large enough to amortise scheduling, small enough to
+  // balance; fixed so that work division never depends on the thread count.
+  static constexpr index_t elementwise_block = index_t(1) << 15;
+
+  // ---- threads
+  static int num_threads() { return cpu_detail::ThreadPool::instance().num_threads(); }
+  static void set_num_threads(int n) { cpu_detail::ThreadPool::instance().set_num_threads(n); }
+  static Eigen::ThreadPoolDevice& eigen_device() { return cpu_detail::ThreadPool::instance().device(); }
+  template <class F>
+  static void parallel_for(index_t n_tasks, F&& f) {
+    cpu_detail::ThreadPool::instance().parallel_for(n_tasks, std::forward<F>(f));
+  }
+  static void synchronize() {}
+
+  // ---- memory
+  template <class T>
+  static T* allocate(std::size_t n) {
+    return static_cast<T*>(cpu_detail::CachingAllocator::instance().allocate(n * sizeof(T)));
+  }
+  template <class T>
+  static void deallocate(T* p, std::size_t n) noexcept {
+    cpu_detail::CachingAllocator::instance().deallocate(p, n * sizeof(T));
+  }
+  static cpu_detail::MemoryStats memory_stats() { return cpu_detail::CachingAllocator::instance().stats(); }
+  static void reset_peak_memory() { cpu_detail::CachingAllocator::instance().reset_peak(); }
+  static void empty_cache() { cpu_detail::CachingAllocator::instance().empty_cache(); }
+
+  template <class T>
+  static void copy(T* dst, const T* src, std::size_t n) {
+    parallel_blocks(static_cast<index_t>(n), [&](index_t b, index_t e) { std::memcpy(dst + b, src + b, (e - b) * sizeof(T)); });
+  }
+  template <class T>
+  static void copy_to_host(T* host_dst, const T* src, std::size_t n) {
+    copy(host_dst, src, n);
+  }
+  template <class T>
+  static void copy_from_host(T* dst, const T* host_src, std::size_t n) {
+    copy(dst, host_src, n);
+  }
+  template <class T>
+  static void fill(T* dst, std::size_t n, T value) {
+    parallel_blocks(static_cast<index_t>(n), [&](index_t b, index_t e) { std::fill(dst + b, dst + e, value); });
+  }
+
+  // ---- elementwise: drive a kernel over a coalesced loop (see backend/loop.hpp)
+  template <std::size_t N, ElementwiseKernel K>
+  static void elementwise(const Loop<N>& loop, const K& kernel) {
+    const index_t total = loop.numel, L = loop.row_length();
+    const int nd = loop.ndim;
+    const bool vec = K::packet_width > 1 && kernel.vector_ok();
+    parallel_blocks(total, [&](index_t i, index_t e) {
+      K k = kernel;
+      index_t coords[N > 1 ? N - 1 : 1] = {};
+      while (i < e) {
+        index_t row = i / L, j = i - row * L;
+        const index_t j_end = std::min(L, j + (e - i));
+        i += j_end - j;
+        for (int d = nd - 2; d >= 0; --d) {
+          coords[d] = row % loop.size[d];
+          row /= loop.size[d];
+        }
+        k.set_row(coords);
+        if constexpr (K::packet_width > 1)
+          if (vec)
+            for (; j + K::packet_width <= j_end; j += K::packet_width) k.template step<true>(j);
+        for (; j < j_end; ++j) k.template step<false>(j);
+      }
+    });
+  }
+
+  // ---- reductions over contiguous input; `reduced[d]` marks the axes combined
+  template <class T>
+  static void reduce(ReduceOp op, const T* in, const index_t* shape, const bool* reduced, int ndim, T* out) {
+    if (op == ReduceOp::sum) cpu_detail::reduce<T, ReduceOp::sum>(in, shape, reduced, ndim, out);
+    else if constexpr (!is_complex_v<T>) cpu_detail::reduce<T, ReduceOp::max>(in, shape, reduced, ndim, out);
+  }
+
+  // ---- batched GEMM
+  template <class T>
+  static void gemm(Trans ta, Trans tb, const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
+    cpu_detail::gemm(ta, tb, s, alpha, A, B, beta, C);
+  }
+
+  // ---- random fills: element i takes value i of the counter stream starting at `offset`
+  // (a = low, b = high for uniform; a = mean, b = std for normal). Complex tensors fill real
+  // and imaginary parts as 2n reals.
+  template <Distribution D, class R>
+  static void fill_random(R* dst, index_t n, std::uint64_t seed, std::uint64_t offset, R a, R b) {
+    constexpr int k = values_per_counter<R>;
+    const index_t n_ctr = (n + k - 1) / k;
+    parallel_blocks(n_ctr, [&](index_t c0, index_t c1) {
+      for (index_t c = c0; c < c1; ++c) {
+        const auto v = random_block<R, D>(seed, offset + static_cast<std::uint64_t>(c));
+        for (int l = 0; l < k && c * k + l < n; ++l) {
+          const R u = v[l];
+          dst[c * k + l] = D == Distribution::uniform ? a + (b - a) * u : a + b * u;
+        }
+      }
+    });
+  }
+
+ private:
+  template <class F>
+  static void parallel_blocks(index_t n, F&& f) {
+    const index_t blocks = (n + elementwise_block - 1) / elementwise_block;
+    cpu_detail::ThreadPool::instance().parallel_for(blocks, [&](index_t t) {
+      f(t * elementwise_block, std::min(n, (t + 1) * elementwise_block));
+    });
+  }
+};
+
+}  // namespace neuralop

@@ -1,0 +1,125 @@
+// Host memory for cpu tensors: 64-byte aligned blocks, with large blocks cached for reuse so
+// a steady-state training step does not go back to mmap and page faults every iteration.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+
+#include "neuralop/core/error.hpp"
+
+namespace neuralop::cpu_detail {
+
+struct MemoryStats {
+  std::size_t in_use = 0;       // bytes held by live tensors
+  std::size_t peak_in_use = 0;  // high-water mark of in_use since the last reset
+  std::size_t cached = 0;       // bytes kept for reuse
+};
+
+class CachingAllocator {
+ public:
+  static constexpr std::size_t alignment = 64;
+  static constexpr std::size_t min_cached = std::size_t(1) << 16;
+
+  static CachingAllocator& instance() {
+    static CachingAllocator a;
+    return a;
+  }
+
+  // Sizes of 64 KiB and more round up to a multiple of 1/8 of their power of two (<= 12.5%
+  // waste) so that slightly different requests share cached blocks.
+  static std::size_t round_size(std::size_t bytes) {
+    if (bytes < min_cached) return std::max<std::size_t>(bytes, 1);
+    const std::size_t step = std::max<std::size_t>(std::bit_floor(bytes) / 8, 4096);
+    return (bytes + step - 1) / step * step;
+  }
+
+  void* allocate(std::size_t bytes) {
+    const std::size_t size = round_size(bytes);
+    {
+      std::lock_guard lock(mutex_);
+      if (size >= min_cached) {
+        auto it = free_.find(size);
+        if (it != free_.end()) {
+          void* p = it->second;
+          free_.erase(it);
+          stats_.cached -= size;
+          note_in_use(size);
+          return p;
+        }
+      }
+    }
+    void* p = raw_allocate(size);
+    if (!p) {
+      empty_cache();
+      p = raw_allocate(size);
+    }
+    if (!p) throw_error<error>("cpu: out of memory allocating ", bytes, " bytes");
+    std::lock_guard lock(mutex_);
+    note_in_use(size);
+    return p;
+  }
+
+  void deallocate(void* p, std::size_t bytes) noexcept {
+    if (!p) return;
+    const std::size_t size = round_size(bytes);
+    {
+      std::lock_guard lock(mutex_);
+      stats_.in_use -= size;
+      if (size >= min_cached && stats_.cached + size <= cache_limit_) {
+        free_.emplace(size, p);
+        stats_.cached += size;
+        return;
+      }
+    }
+    ::operator delete(p, std::align_val_t(alignment));
+  }
+
+  // Return all cached blocks to the system.
+  void empty_cache() noexcept {
+    std::lock_guard lock(mutex_);
+    for (auto& [size, p] : free_) ::operator delete(p, std::align_val_t(alignment));
+    free_.clear();
+    stats_.cached = 0;
+  }
+
+  MemoryStats stats() {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+  void reset_peak() {
+    std::lock_guard lock(mutex_);
+    stats_.peak_in_use = stats_.in_use;
+  }
+  void set_cache_limit(std::size_t bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      cache_limit_ = bytes;
+    }
+    empty_cache();
+  }
+
+ private:
+  CachingAllocator() {
+    if (const char* env = std::getenv("NEURALOP_CPU_CACHE_BYTES")) cache_limit_ = std::strtoull(env, nullptr, 10);
+  }
+  ~CachingAllocator() { empty_cache(); }
+
+  static void* raw_allocate(std::size_t size) noexcept {
+    return ::operator new(size, std::align_val_t(alignment), std::nothrow);
+  }
+  void note_in_use(std::size_t size) {
+    stats_.in_use += size;
+    stats_.peak_in_use = std::max(stats_.peak_in_use, stats_.in_use);
+  }
+
+  std::mutex mutex_;
+  std::multimap<std::size_t, void*> free_;
+  MemoryStats stats_;
+  std::size_t cache_limit_ = std::size_t(2) << 30;  // 2 GiB of idle blocks at most
+};
+
+}  // namespace neuralop::cpu_detail

@@ -1,0 +1,77 @@
+// Batched row-major GEMM on the cpu through Eigen's matrix kernels, split into tasks by size
+// only (never by thread count) so that results are reproducible on any machine load.
+#pragma once
+
+#include <algorithm>
+#include <Eigen/Core>
+
+#include "neuralop/backend/cpu/thread_pool.hpp"
+#include "neuralop/core/config.hpp"
+
+namespace neuralop {
+
+// op(X): as stored, transposed, or conjugate-transposed.
+enum class Trans { N, T, C };
+
+// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], all row-major; op(A) is m x k, op(B) k x n.
+// A stride of 0 reuses one matrix for every batch entry. C blocks must not overlap.
+struct GemmShape {
+  index_t batch = 1, m = 1, n = 1, k = 1;
+  index_t lda = 0, ldb = 0, ldc = 0;
+  index_t stride_a = 0, stride_b = 0, stride_c = 0;
+};
+
+namespace cpu_detail {
+
+inline constexpr index_t gemm_task_flops = index_t(1) << 21;
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using ConstMap = Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>>;
+template <class T>
+using MutMap = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
+
+// Call f with op(M) as an Eigen expression.
+template <class M, class F>
+void with_op(const M& m, Trans t, F&& f) {
+  switch (t) {
+    case Trans::N: f(m); break;
+    case Trans::T: f(m.transpose()); break;
+    case Trans::C: f(m.adjoint()); break;
+  }
+}
+
+template <class T>
+void gemm(Trans ta, Trans tb, const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
+  // Split the larger of m and n into chunks of about gemm_task_flops multiply-adds.
+  const index_t per_row = std::max<index_t>(1, s.n * s.k), per_col = std::max<index_t>(1, s.m * s.k);
+  const bool split_rows = s.m >= s.n;
+  const index_t extent = split_rows ? s.m : s.n;
+  const index_t chunk = std::clamp<index_t>(gemm_task_flops / (split_rows ? per_row : per_col), 16, std::max<index_t>(extent, 16));
+  const index_t n_chunks = (extent + chunk - 1) / chunk;
+  const index_t rows_a = ta == Trans::N ? s.m : s.k, cols_a = ta == Trans::N ? s.k : s.m;
+  const index_t rows_b = tb == Trans::N ? s.k : s.n, cols_b = tb == Trans::N ? s.n : s.k;
+  ThreadPool::instance().parallel_for(s.batch * n_chunks, [&](index_t t) {
+    const index_t b = t / n_chunks, c0 = (t % n_chunks) * chunk, c1 = std::min(extent, c0 + chunk);
+    const ConstMap<T> Am(A + b * s.stride_a, rows_a, cols_a, Eigen::OuterStride<>(s.lda));
+    const ConstMap<T> Bm(B + b * s.stride_b, rows_b, cols_b, Eigen::OuterStride<>(s.ldb));
+    MutMap<T> Cm(C + b * s.stride_c, s.m, s.n, Eigen::OuterStride<>(s.ldc));
+    with_op(Am, ta, [&](const auto& opA) {
+      with_op(Bm, tb, [&](const auto& opB) {
+        auto apply = [&](auto&& Cblk, const auto& lhs, const auto& rhs) {
+          if (beta == T(0)) Cblk.noalias() = alpha * (lhs * rhs);
+          else {
+            Cblk *= beta;
+            Cblk.noalias() += alpha * (lhs * rhs);
+          }
+        };
+        if (split_rows) apply(Cm.middleRows(c0, c1 - c0), opA.middleRows(c0, c1 - c0), opB);
+        else apply(Cm.middleCols(c0, c1 - c0), opA, opB.middleCols(c0, c1 - c0));
+      });
+    });
+  });
+}
+
+}  // namespace cpu_detail
+}  // namespace neuralop

@@ -1,0 +1,147 @@
+// Element math for expression kernels: one spelling for scalars (every backend, host and
+// device) and for Eigen SIMD packets (cpu host code), so each derivative rule is written once.
+#pragma once
+
+#include <cmath>
+#include <complex>
+#include <type_traits>
+
+#include "neuralop/core/config.hpp"
+#include "neuralop/core/scalar.hpp"
+
+#if !defined(__CUDA_ARCH__)
+#include <unsupported/Eigen/CXX11/Tensor>
+#include <unsupported/Eigen/SpecialFunctions>
+#define NEURALOP_HAVE_PACKETS 1
+#else
+#define NEURALOP_HAVE_PACKETS 0
+#endif
+
+// Packet types (__m256...) carry vector attributes that g++ warns about when they are template
+// arguments; the warning is about the attribute, which we rely on nowhere.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+
+namespace neuralop::math {
+
+// ---------------------------------------------------------------- scalars (all backends)
+template <class T>
+concept Scalar = std::is_arithmetic_v<T> || is_complex_v<T>;
+
+template <class V, class S>
+  requires Scalar<V>
+NEURALOP_HD V set1(S s) {
+  return V(s);
+}
+
+template <Scalar V> NEURALOP_HD V add(V a, V b) { return a + b; }
+template <Scalar V> NEURALOP_HD V sub(V a, V b) { return a - b; }
+template <Scalar V> NEURALOP_HD V mul(V a, V b) { return a * b; }
+template <Scalar V> NEURALOP_HD V div(V a, V b) { return a / b; }
+template <Scalar V> NEURALOP_HD V neg(V a) { return -a; }
+template <Scalar V> NEURALOP_HD V conj(V a) {
+  if constexpr (is_complex_v<V>) return std::conj(a);
+  else return a;
+}
+template <Scalar V> NEURALOP_HD V exp(V a) { return std::exp(a); }
+template <Scalar V> NEURALOP_HD V log(V a) { return std::log(a); }
+template <Scalar V> NEURALOP_HD V sqrt(V a) { return std::sqrt(a); }
+template <Scalar V> NEURALOP_HD V tanh(V a) { return std::tanh(a); }
+template <Scalar V> NEURALOP_HD V log1p(V a) { return std::log1p(a); }
+template <Scalar V>
+  requires(!is_complex_v<V>)
+NEURALOP_HD V abs(V a) {
+  return std::abs(a);
+}
+template <Scalar V> NEURALOP_HD V max(V a, V b) { return a < b ? b : a; }
+template <Scalar V> NEURALOP_HD V erf(V a) {
+#if NEURALOP_HAVE_PACKETS
+  // Same rational approximation as the packet path (few-ulp accurate), so an element's value
+  // does not depend on whether it fell in a vector body or a scalar tail.
+  if constexpr (std::is_same_v<V, float>) return Eigen::internal::generic_fast_erf_float(a);
+  else
+#endif
+    return std::erf(a);
+}
+template <Scalar V> NEURALOP_HD V pow(V a, V b) { return std::pow(a, b); }
+
+// Comparison masks and selection: mask ? a : b.
+template <Scalar V> NEURALOP_HD bool gt(V a, V b) { return a > b; }
+template <Scalar V> NEURALOP_HD bool eq(V a, V b) { return a == b; }
+NEURALOP_HD inline bool lor(bool a, bool b) { return a || b; }
+template <Scalar V> NEURALOP_HD V select(bool m, V a, V b) { return m ? a : b; }
+
+// ---------------------------------------------------------------- SIMD packets (cpu host)
+template <class T>
+struct packet_of {
+  using type = T;  // no packet: the scalar itself
+  static constexpr int size = 1;
+};
+
+#if NEURALOP_HAVE_PACKETS
+namespace ei = Eigen::internal;
+
+template <class T>
+  requires(std::is_same_v<T, float> || std::is_same_v<T, double>)
+struct packet_of<T> {
+  using type = typename ei::packet_traits<T>::type;
+  static constexpr int size = ei::unpacket_traits<type>::size;
+};
+
+template <class P>
+concept Packet = !Scalar<P> && requires { typename ei::unpacket_traits<P>::type; };
+
+template <class V, class S>
+  requires Packet<V>
+V set1(S s) {
+  return ei::pset1<V>(typename ei::unpacket_traits<V>::type(s));
+}
+template <Packet V> V add(const V& a, const V& b) { return ei::padd(a, b); }
+template <Packet V> V sub(const V& a, const V& b) { return ei::psub(a, b); }
+template <Packet V> V mul(const V& a, const V& b) { return ei::pmul(a, b); }
+template <Packet V> V div(const V& a, const V& b) { return ei::pdiv(a, b); }
+template <Packet V> V neg(const V& a) { return ei::pnegate(a); }
+template <Packet V> V conj(const V& a) { return a; }
+template <Packet V> V exp(const V& a) { return ei::pexp(a); }
+template <Packet V> V log(const V& a) { return ei::plog(a); }
+template <Packet V> V sqrt(const V& a) { return ei::psqrt(a); }
+template <Packet V> V tanh(const V& a) { return ei::ptanh(a); }
+template <Packet V> V log1p(const V& a) { return ei::plog1p(a); }
+template <Packet V> V abs(const V& a) { return ei::pabs(a); }
+template <Packet V> V max(const V& a, const V& b) { return ei::pmax<Eigen::PropagateNaN>(a, b); }
+template <Packet V> V erf(const V& a) { return ei::perf(a); }
+template <Packet V> V gt(const V& a, const V& b) { return ei::pcmp_lt(b, a); }
+template <Packet V> V eq(const V& a, const V& b) { return ei::pcmp_eq(a, b); }
+template <Packet V> V lor(const V& a, const V& b) { return ei::por(a, b); }
+template <Packet V> V select(const V& m, const V& a, const V& b) { return ei::pselect(m, a, b); }
+
+template <class V> V load(const typename ei::unpacket_traits<V>::type* p) { return ei::ploadu<V>(p); }
+template <class V> void store(typename ei::unpacket_traits<V>::type* p, const V& v) { ei::pstoreu(p, v); }
+
+// Which functions have a packet implementation for T (Eigen decides per ISA).
+template <class T>
+struct packet_support {
+  using tr = ei::packet_traits<T>;
+  static constexpr bool any = tr::Vectorizable && packet_of<T>::size > 1;
+  static constexpr bool exp = any && tr::HasExp, log = any && tr::HasLog, sqrt = any && tr::HasSqrt;
+  static constexpr bool tanh = any && tr::HasTanh, erf = any && tr::HasErf, log1p = any && tr::HasLog1p;
+  static constexpr bool div = any && tr::HasDiv, abs = any && tr::HasAbs;
+};
+#else
+template <class T>
+struct packet_support {
+  static constexpr bool any = false, exp = false, log = false, sqrt = false, tanh = false, erf = false,
+                        log1p = false, div = false, abs = false;
+};
+#endif
+
+template <class T>
+using packet_t = typename packet_of<T>::type;
+
+}  // namespace neuralop::math
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,30 @@
+// A reference-counted buffer on one backend, with a version counter bumped by every in-place
+// write made through the Tensor API (autograd checks it to refuse stale saved values).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace neuralop {
+
+template <class T, class B>
+class Storage {
+ public:
+  explicit Storage(std::size_t n) : data_(B::template allocate<T>(n)), size_(n) {}
+  ~Storage() { B::template deallocate<T>(data_, size_); }
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  T* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  T* data_;
+  std::size_t size_;
+  std::atomic<std::uint64_t> version_{0};
+};
+
+}  // namespace neuralop
