@@ -56,55 +56,38 @@ class ElementwiseNode final : public Node {
     using KTree = typename X::template kernel_type<R>;
     kexpr::BackwardKernel<T, R, KTree> k{};
     k.e = x.kernel(shape_);
-    k.adj.base = out.grad.data();
+    k.adj.base = out.pass_grad.data();
     const auto cst = contiguous_strides(shape_);
     for (std::size_t d = 0; d != R; ++d) k.adj.st[d] = cst[d];
 
-    // One sink per distinct input needing a gradient, in leaf order. `finish` hands the sink's
-    // contents to the input afterwards (adopt, or sum down a broadcast).
+    // One sink per distinct input needing a gradient, in leaf order; `finish` hands a sink's
+    // contents to the input afterwards. Sinks: the input's own gradient (same shape, added in
+    // place), a fresh output-shaped buffer (adopted), per-block partial sums in the input's
+    // shape (small broadcast inputs such as channel biases), or an output-shaped buffer summed
+    // down afterwards (large broadcast inputs).
     struct Sink {
-      const void* impl = nullptr;
+      const void* slot = nullptr;
       void* data = nullptr;
       bool accumulate = false;
+      index_t block_stride = 0;
+      Strides<R> strides{};
     };
-    std::vector<Sink> sinks;       // per leaf (data null: no gradient)
+    const index_t n_out = numel(shape_);
+    const index_t n_blocks = B::elementwise_blocks(n_out);
+    std::vector<Sink> sinks;  // per leaf (data null: no gradient)
     std::vector<std::function<void()>> finish;
     x.visit_leaves([&](const auto& leaf) {
       Sink s;
       if constexpr (requires { leaf.slot; }) {
-        auto& impl = *leaf.slot;
-        if (impl.requires_grad) {
-          s.impl = &impl;
+        auto& slot = *leaf.slot;
+        if (slot.requires_grad) {
+          s.slot = &slot;
           for (const Sink& prev : sinks)
-            if (prev.impl == &impl) {  // repeated input: add to the same sink
-              s.data = prev.data;
+            if (prev.slot == &slot) {  // repeated input: add to the same sink
+              s = prev;
               s.accumulate = true;
             }
-          if (!s.data) {
-            using L = std::remove_cvref_t<decltype(leaf)>;
-            using LT = typename L::value_type;
-            constexpr std::size_t LR = L::rank;
-            const bool direct = LR == R && [&] {
-              if constexpr (LR == R) return impl.shape == shape_;
-              else return false;
-            }();
-            if (direct && impl.grad.defined() && impl.grad.storage().use_count() == 1) {
-              s.data = impl.grad.data();  // add straight into the existing gradient
-              s.accumulate = true;
-              impl.grad.storage()->bump_version();
-            } else {
-              auto buf = Tensor<LT, R, B>::empty(shape_);
-              s.data = buf.data();
-              auto ip = leaf.slot;
-              finish.push_back([ip, buf, direct] {
-                if (direct) {
-                  if constexpr (LR == R) ip->accumulate_grad(buf);
-                } else {
-                  ip->accumulate_grad(reduce_to_shape(buf, ip->shape));
-                }
-              });
-            }
-          }
+          if (!s.data) make_sink(leaf, s, n_out, n_blocks, finish);
         }
       }
       sinks.push_back(s);
@@ -113,9 +96,10 @@ class ElementwiseNode final : public Node {
     auto bind = [&](auto& kleaf) {
       const Sink& s = sinks[i++];
       using LT = std::remove_pointer_t<decltype(kleaf.sink)>;
-      kleaf.sink = static_cast<LT*>(s.data);
+      kleaf.sink0 = kleaf.sink = static_cast<LT*>(s.data);
       kleaf.accumulate = s.accumulate;
-      for (std::size_t d = 0; d != R; ++d) kleaf.sst[d] = s.data ? cst[d] : 0;
+      kleaf.sink_block_stride = s.block_stride;
+      for (std::size_t d = 0; d != R; ++d) kleaf.sst[d] = s.data ? s.strides[d] : 0;
     };
     k.e.for_each_leaf(bind);
     index_t* const extra[2] = {k.adj.st, k.adj.sst};
@@ -126,6 +110,49 @@ class ElementwiseNode final : public Node {
   }
 
  private:
+  template <class Leaf, class S>
+  void make_sink(const Leaf& leaf, S& s, index_t n_out, index_t n_blocks, std::vector<std::function<void()>>& finish) {
+    using LT = typename Leaf::value_type;
+    constexpr std::size_t LR = Leaf::rank;
+    auto& slot = *leaf.slot;
+    auto sp = leaf.slot;
+    const auto out_strides = contiguous_strides(shape_);
+    bool direct = false;
+    if constexpr (LR == R) direct = slot.shape == shape_;
+    if (direct) {
+      s.strides = out_strides;
+      if constexpr (LR == R) {
+        auto& target = slot.target();
+        if (target.defined() && target.storage().use_count() == 1) {
+          s.data = target.data();  // add straight into the existing gradient
+          s.accumulate = true;
+          target.storage()->bump_version();
+        } else {
+          auto buf = Tensor<LT, R, B>::empty(shape_);
+          s.data = buf.data();
+          finish.push_back([sp, buf] { sp->accumulate_grad(buf); });
+        }
+      }
+      return;
+    }
+    const index_t n_leaf = numel(slot.shape);
+    if (n_blocks * n_leaf <= std::max<index_t>(n_out / 4, 1 << 16)) {
+      Tensor<LT, 2, B> partial({n_blocks, n_leaf});
+      s.data = partial.data();
+      s.accumulate = true;
+      s.block_stride = n_leaf;
+      s.strides = broadcast_strides(shape_, slot.shape, contiguous_strides(slot.shape));
+      finish.push_back([sp, partial, n_leaf] {
+        sp->accumulate_grad(reduce_to_shape(partial, Shape<1>{n_leaf}).template reshape<LR>(sp->shape));
+      });
+    } else {
+      auto buf = Tensor<LT, R, B>::empty(shape_);
+      s.data = buf.data();
+      s.strides = out_strides;
+      finish.push_back([sp, buf] { sp->accumulate_grad(reduce_to_shape(buf, sp->shape)); });
+    }
+  }
+
   void check_versions(const X& x) const {
     std::size_t i = 0;
     x.visit_leaves([&](const auto& leaf) {

@@ -34,10 +34,10 @@ inline void run_backward(const std::shared_ptr<VarImplBase>& root, bool retain_g
   std::sort(order.begin(), order.end(), [](const VarImplBase* a, const VarImplBase* b) { return a->seq > b->seq; });
   NoGradGuard no_grad;  // reverse rules compute with plain tensors; never record
   for (VarImplBase* v : order) {
-    if (!v->has_grad()) continue;  // no gradient reached this branch
+    if (!v->has_pass_grad()) continue;  // no gradient reached this branch
     v->grad_fn->backward(*v);
     if (!retain_graph) v->grad_fn->release();
-    if (!v->retain_grad) v->clear_grad();
+    v->finish_pass();
   }
 }
 

@@ -20,7 +20,7 @@ class FunctionNode final : public Node {
  public:
   FunctionNode(const char* name, F f) : name_(name), f_(std::move(f)) {}
   const char* name() const override { return name_; }
-  void backward(VarImplBase& out) override { (*f_)(static_cast<VarImpl<T, R, B>&>(out).grad); }
+  void backward(VarImplBase& out) override { (*f_)(static_cast<VarImpl<T, R, B>&>(out).pass_grad); }
   void release() override {
     f_.reset();
     released = true;

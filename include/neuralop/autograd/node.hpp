@@ -44,6 +44,10 @@ struct VarImplBase {
   virtual bool has_grad() const = 0;
   virtual void clear_grad() = 0;
   virtual std::string describe() const = 0;
+  // The gradient flowing through the current backward pass (results of ops only).
+  virtual bool has_pass_grad() const = 0;
+  // End of this result's part of the pass: keep the flowing gradient if retain_grad, drop it.
+  virtual void finish_pass() = 0;
 
   std::shared_ptr<Node> grad_fn;  // null for leaves
   std::uint64_t seq = detail::next_sequence();
@@ -56,10 +60,18 @@ struct VarImpl final : VarImplBase {
   explicit VarImpl(const Shape<R>& s) : shape(s) {}
 
   Shape<R> shape;
-  Tensor<T, R, B> grad;  // null until a gradient arrives
+  Tensor<T, R, B> grad;       // accumulated across backward calls (leaves; retain_grad results)
+  Tensor<T, R, B> pass_grad;  // results of ops: dL/d(this) within one backward pass
 
   bool has_grad() const override { return grad.defined(); }
   void clear_grad() override { grad = Tensor<T, R, B>(); }
+  bool has_pass_grad() const override { return pass_grad.defined(); }
+  void finish_pass() override {
+    if (retain_grad && pass_grad.defined()) add_into(grad, pass_grad);
+    pass_grad = Tensor<T, R, B>();
+  }
+  // Where contributions go now: a leaf's gradient, or the pass gradient of an op's result.
+  Tensor<T, R, B>& target() { return grad_fn ? pass_grad : grad; }
   std::string describe() const override {
     return detail::cat("Var(", dtype_name<T>(), ", shape ", format_shape(shape), ")");
   }
@@ -70,9 +82,14 @@ struct VarImpl final : VarImplBase {
     if (!g.defined() || g.shape() != shape)
       throw_error<shape_error>("backward: gradient of shape ", g.defined() ? format_shape(g.shape()) : "null",
                                " for ", describe());
-    if (!grad.defined()) grad = g;
-    else if (grad.storage().use_count() == 1) grad += g;
-    else grad = grad + g;
+    add_into(target(), g);
+  }
+
+ private:
+  static void add_into(Tensor<T, R, B>& acc, const Tensor<T, R, B>& g) {
+    if (!acc.defined()) acc = g;
+    else if (acc.storage().use_count() == 1) acc += g;
+    else acc = acc + g;
   }
 };
 

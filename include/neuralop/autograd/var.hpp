@@ -116,7 +116,9 @@ class Var {
     if (!seed.defined() || seed.shape() != shape())
       throw_error<shape_error>("backward: seed of shape ", seed.defined() ? format_shape(seed.shape()) : "null",
                                " for ", slot().describe());
-    slot().accumulate_grad(seed.clone());
+    // Adopted, not copied: gradients are never accumulated in place into a buffer that
+    // someone else (here the caller) still holds.
+    slot().accumulate_grad(seed);
     detail::run_backward(d_->slot, opt.retain_graph);
   }
 

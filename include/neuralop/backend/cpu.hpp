@@ -64,6 +64,7 @@ struct cpu {
   }
 
   // ---- elementwise: drive a kernel over a coalesced loop (see backend/loop.hpp)
+  static index_t elementwise_blocks(index_t numel) { return (numel + elementwise_block - 1) / elementwise_block; }
   template <std::size_t N, ElementwiseKernel K>
   static void elementwise(const Loop<N>& loop, const K& kernel) {
     const index_t total = loop.numel, L = loop.row_length();
@@ -71,6 +72,7 @@ struct cpu {
     const bool vec = K::packet_width > 1 && kernel.vector_ok();
     parallel_blocks(total, [&](index_t i, index_t e) {
       K k = kernel;
+      if constexpr (requires { k.begin_block(i); }) k.begin_block(i / elementwise_block);
       index_t coords[N > 1 ? N - 1 : 1] = {};
       while (i < e) {
         index_t row = i / L, j = i - row * L;
@@ -86,6 +88,7 @@ struct cpu {
             for (; j + K::packet_width <= j_end; j += K::packet_width) k.template step<true>(j);
         for (; j < j_end; ++j) k.template step<false>(j);
       }
+      if constexpr (requires { k.end_block(); }) k.end_block();
     });
   }
 
@@ -97,9 +100,9 @@ struct cpu {
   }
 
   // ---- batched GEMM
-  template <class T>
-  static void gemm(Trans ta, Trans tb, const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
-    cpu_detail::gemm(ta, tb, s, alpha, A, B, beta, C);
+  template <class T, Trans ta, Trans tb>
+  static void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
+    cpu_detail::gemm<T, ta, tb>(s, alpha, A, B, beta, C);
   }
 
   // ---- random fills: element i takes value i of the counter stream starting at `offset`

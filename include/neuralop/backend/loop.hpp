@@ -25,6 +25,10 @@ struct Loop {
 //   step<false>(j)       process element j of the row
 //   step<true>(j)        process packet_width consecutive elements starting at j (cpu SIMD)
 //   vector_ok()          whether this launch's inner strides allow the packet path
+//   begin_block(b)       optional: called on a block's copy of the kernel before its rows; block b
+//                        covers elements [b * block, (b + 1) * block) of the coalesced space, with
+//                        the block size fixed by the backend (elementwise_blocks tells the count)
+//   end_block()          optional: called after a block's last row (flushes per-row accumulators)
 template <class K>
 concept ElementwiseKernel = std::copy_constructible<K> && requires(K k, const index_t* c, index_t j) {
   { K::packet_width } -> std::convertible_to<int>;

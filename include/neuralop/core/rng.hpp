@@ -18,10 +18,9 @@ struct Philox4x32 {
   static constexpr std::uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
   static constexpr std::uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
 
-  NEURALOP_HD static std::array<std::uint32_t, 4> run(std::uint64_t key64, std::uint64_t ctr64) {
-    std::uint32_t k0 = static_cast<std::uint32_t>(key64), k1 = static_cast<std::uint32_t>(key64 >> 32);
-    std::uint32_t c0 = static_cast<std::uint32_t>(ctr64), c1 = static_cast<std::uint32_t>(ctr64 >> 32);
-    std::uint32_t c2 = 0, c3 = 0;
+  // The full generator: 2-word key, 4-word counter (Random123's philox4x32_10).
+  NEURALOP_HD static std::array<std::uint32_t, 4> run(std::uint32_t k0, std::uint32_t k1, std::uint32_t c0,
+                                                       std::uint32_t c1, std::uint32_t c2, std::uint32_t c3) {
     for (int r = 0; r < 10; ++r) {
       const std::uint64_t p0 = std::uint64_t(M0) * c0, p1 = std::uint64_t(M1) * c2;
       const std::uint32_t hi0 = std::uint32_t(p0 >> 32), lo0 = std::uint32_t(p0);
@@ -34,6 +33,11 @@ struct Philox4x32 {
       k1 += W1;
     }
     return {c0, c1, c2, c3};
+  }
+  // Our streams: key = seed, counter = (64-bit position, 0, 0).
+  NEURALOP_HD static std::array<std::uint32_t, 4> run(std::uint64_t key64, std::uint64_t ctr64) {
+    return run(static_cast<std::uint32_t>(key64), static_cast<std::uint32_t>(key64 >> 32),
+               static_cast<std::uint32_t>(ctr64), static_cast<std::uint32_t>(ctr64 >> 32), 0, 0);
   }
 };
 

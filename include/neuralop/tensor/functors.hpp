@@ -172,9 +172,13 @@ struct Gelu : SameType<Gelu> {
     return m::mul(c<V>(0.5), m::add(c<V>(1), m::erf(m::mul(x, c<V>(sqrt1_2)))));
   }
   template <class V> NEURALOP_HD V f(const V& x) const { return m::mul(x, cdf(x)); }
-  template <class V> NEURALOP_HD V grad(const V& g, const V& x, const V&) const {
+  template <class V> NEURALOP_HD V f_aux(const V& x, V& phi) const {
+    phi = cdf(x);
+    return m::mul(x, phi);
+  }
+  template <class V> NEURALOP_HD V grad_aux(const V& g, const V& x, const V&, const V& phi) const {
     const V pdf = m::mul(c<V>(inv_sqrt_2pi), m::exp(m::mul(c<V>(-0.5), m::mul(x, x))));
-    return m::mul(g, m::add(cdf(x), m::mul(x, pdf)));
+    return m::mul(g, m::add(phi, m::mul(x, pdf)));
   }
 };
 // SiLU: x sigmoid(x); d/dx = s (1 + x (1 - s)).
@@ -183,8 +187,11 @@ struct Silu : SameType<Silu> {
   template <class T> static constexpr bool vectorizable = m::packet_support<T>::exp && m::packet_support<T>::div;
   template <class V> NEURALOP_HD V sig(const V& x) const { return m::div(c<V>(1), m::add(c<V>(1), m::exp(m::neg(x)))); }
   template <class V> NEURALOP_HD V f(const V& x) const { return m::mul(x, sig(x)); }
-  template <class V> NEURALOP_HD V grad(const V& g, const V& x, const V&) const {
-    const V s = sig(x);
+  template <class V> NEURALOP_HD V f_aux(const V& x, V& s) const {
+    s = sig(x);
+    return m::mul(x, s);
+  }
+  template <class V> NEURALOP_HD V grad_aux(const V& g, const V& x, const V&, const V& s) const {
     return m::mul(g, m::mul(s, m::add(c<V>(1), m::mul(x, m::sub(c<V>(1), s)))));
   }
 };
@@ -197,12 +204,16 @@ struct Softplus : SameType<Softplus<R>> {
       m::packet_support<T>::exp && m::packet_support<T>::log1p && m::packet_support<T>::div;
   R beta = 1, threshold = 20;
   template <class V> NEURALOP_HD V f(const V& x) const {
-    const V bx = m::mul(x, c<V>(beta));
-    return m::select(m::gt(bx, c<V>(threshold)), x, m::div(m::log1p(m::exp(bx)), c<V>(beta)));
+    V z;
+    return f_aux(x, z);
   }
-  template <class V> NEURALOP_HD V grad(const V& g, const V& x, const V&) const {
+  template <class V> NEURALOP_HD V f_aux(const V& x, V& z) const {
     const V bx = m::mul(x, c<V>(beta));
-    const V z = m::exp(bx);
+    z = m::exp(bx);
+    return m::select(m::gt(bx, c<V>(threshold)), x, m::div(m::log1p(z), c<V>(beta)));
+  }
+  template <class V> NEURALOP_HD V grad_aux(const V& g, const V& x, const V&, const V& z) const {
+    const V bx = m::mul(x, c<V>(beta));
     return m::select(m::gt(bx, c<V>(threshold)), g, m::mul(g, m::div(z, m::add(z, c<V>(1)))));
   }
 };

@@ -21,6 +21,8 @@ namespace neuralop::kexpr {
 template <bool Vec, class T>
 using V = std::conditional_t<Vec, math::packet_t<T>, T>;
 
+struct Empty {};
+
 // Index of the innermost launch dim; the clamp only tells the compiler nd <= NS.
 template <std::size_t NS>
 NEURALOP_HD inline int last_dim(int nd) {
@@ -38,19 +40,49 @@ struct Leaf {
 
   const T* base = nullptr;
   index_t st[NS] = {};
+  // Gradient sink. Either laid out like the launch output, or a small per-block partial
+  // buffer of the operand's own shape (broadcast operands): then block b writes at
+  // sink0 + b * sink_block_stride and the caller sums the blocks afterwards.
+  T* sink0 = nullptr;
   T* sink = nullptr;
   index_t sst[NS] = {};
+  index_t sink_block_stride = 0;
   bool accumulate = false;  // sink += contribution (else sink = contribution)
   // Row state, set per row by set_row.
   const T* cur = nullptr;
   T* scur = nullptr;
   index_t inner = 0, sinner = 0;
+  // When the sink is broadcast along the row (sinner == 0), contributions are summed in
+  // registers and added to the sink once per row (flush), not once per element.
+  math::packet_t<T> vacc{};
+  T sacc{};
+  bool pending = false;
+
+  NEURALOP_HD void flush() {
+    if (!pending) return;
+#if NEURALOP_HAVE_PACKETS
+    if constexpr (math::packet_of<T>::size > 1) {
+      *scur += math::hsum(vacc) + sacc;
+      vacc = math::set1<math::packet_t<T>>(0);
+    } else
+#endif
+    {
+      *scur += sacc;
+    }
+    sacc = T(0);
+    pending = false;
+  }
+  NEURALOP_HD void end_block() { flush(); }
 
   template <class F>
   NEURALOP_HD void for_each_leaf(F& f) {
     f(*this);
   }
+  NEURALOP_HD void begin_block(index_t b) {
+    if (sink0) sink = sink0 + b * sink_block_stride;
+  }
   NEURALOP_HD void set_row(const index_t* coords, int nd) {
+    flush();
     index_t off = 0, soff = 0;
     for (int d = 0; d < nd - 1; ++d) {
       off += coords[d] * st[d];
@@ -61,7 +93,10 @@ struct Leaf {
     inner = st[last_dim<NS>(nd)];
     sinner = sst[last_dim<NS>(nd)];
   }
-  NEURALOP_HD bool vector_ok() const { return (inner == 0 || inner == 1) && (!sink || sinner == 1); }
+  NEURALOP_HD bool vector_ok(int nd) const {
+    const index_t in = st[last_dim<NS>(nd)], sin = sst[last_dim<NS>(nd)];
+    return (in == 0 || in == 1) && (!sink || sin == 0 || sin == 1);
+  }
 
   template <bool Vec>
   NEURALOP_HD V<Vec, T> eval(index_t j) const {
@@ -81,8 +116,14 @@ struct Leaf {
     return {eval<Vec>(j)};
   }
   template <bool Vec>
-  NEURALOP_HD void bwd(index_t j, const Cache<Vec>&, const V<Vec, T>& g) const {
+  NEURALOP_HD void bwd(index_t j, const Cache<Vec>&, const V<Vec, T>& g) {
     if (!scur) return;
+    if (sinner == 0) {  // every element of the row lands on one sink element
+      pending = true;
+      if constexpr (Vec) vacc = math::add(vacc, g);
+      else sacc += g;
+      return;
+    }
     if constexpr (Vec) {
       using P = V<Vec, T>;
       math::store(scur + j, accumulate ? math::add(math::load<P>(scur + j), g) : g);
@@ -103,8 +144,10 @@ struct Scalar {
 
   template <class F>
   NEURALOP_HD void for_each_leaf(F&) {}
+  NEURALOP_HD void begin_block(index_t) {}
+  NEURALOP_HD void end_block() {}
   NEURALOP_HD void set_row(const index_t*, int) {}
-  NEURALOP_HD bool vector_ok() const { return true; }
+  NEURALOP_HD bool vector_ok(int) const { return true; }
   template <bool Vec>
   NEURALOP_HD V<Vec, T> eval(index_t) const {
     return math::set1<V<Vec, T>>(value);
@@ -118,7 +161,7 @@ struct Scalar {
     return {eval<Vec>(j)};
   }
   template <bool Vec, class G>
-  NEURALOP_HD void bwd(index_t, const Cache<Vec>&, const G&) const {}
+  NEURALOP_HD void bwd(index_t, const Cache<Vec>&, const G&) {}
 };
 
 template <class Op, class A>
@@ -135,25 +178,40 @@ struct Unary {
   NEURALOP_HD void for_each_leaf(F& f) {
     a.for_each_leaf(f);
   }
+  NEURALOP_HD void begin_block(index_t blk) { a.begin_block(blk); }
+  NEURALOP_HD void end_block() { a.end_block(); }
   NEURALOP_HD void set_row(const index_t* c, int nd) { a.set_row(c, nd); }
-  NEURALOP_HD bool vector_ok() const { return a.vector_ok(); }
+  NEURALOP_HD bool vector_ok(int nd) const { return a.vector_ok(nd); }
   template <bool Vec>
   NEURALOP_HD V<Vec, value_type> eval(index_t j) const {
     return op.f(a.template eval<Vec>(j));
   }
+  // Ops with an intermediate shared by value and derivative (gelu's Phi(x), silu's sigmoid)
+  // define f_aux/grad_aux and keep it in the cache, so backward computes it once.
+  static constexpr bool has_aux = requires(const Op& o, const in_type& x, in_type& aux) { o.f_aux(x, aux); };
   template <bool Vec>
   struct Cache {
     V<Vec, value_type> y;
     typename A::template Cache<Vec> ca;
+    [[no_unique_address]] std::conditional_t<has_aux, V<Vec, in_type>, Empty> aux;
   };
   template <bool Vec>
   NEURALOP_HD Cache<Vec> fwd(index_t j) const {
     auto ca = a.template fwd<Vec>(j);
-    return {op.f(ca.y), ca};
+    if constexpr (has_aux) {
+      V<Vec, in_type> aux;
+      const auto y = op.f_aux(ca.y, aux);
+      return {y, ca, aux};
+    } else {
+      return {op.f(ca.y), ca, {}};
+    }
   }
   template <bool Vec>
-  NEURALOP_HD void bwd(index_t j, const Cache<Vec>& c, const V<Vec, value_type>& g) const {
-    if constexpr (A::n_leaves > 0) a.template bwd<Vec>(j, c.ca, op.grad(g, c.ca.y, c.y));
+  NEURALOP_HD void bwd(index_t j, const Cache<Vec>& c, const V<Vec, value_type>& g) {
+    if constexpr (A::n_leaves > 0) {
+      if constexpr (has_aux) a.template bwd<Vec>(j, c.ca, op.grad_aux(g, c.ca.y, c.y, c.aux));
+      else a.template bwd<Vec>(j, c.ca, op.grad(g, c.ca.y, c.y));
+    }
   }
 };
 
@@ -172,11 +230,19 @@ struct Binary {
     a.for_each_leaf(f);
     b.for_each_leaf(f);
   }
+  NEURALOP_HD void begin_block(index_t blk) {
+    a.begin_block(blk);
+    b.begin_block(blk);
+  }
+  NEURALOP_HD void end_block() {
+    a.end_block();
+    b.end_block();
+  }
   NEURALOP_HD void set_row(const index_t* c, int nd) {
     a.set_row(c, nd);
     b.set_row(c, nd);
   }
-  NEURALOP_HD bool vector_ok() const { return a.vector_ok() && b.vector_ok(); }
+  NEURALOP_HD bool vector_ok(int nd) const { return a.vector_ok(nd) && b.vector_ok(nd); }
   template <bool Vec>
   NEURALOP_HD V<Vec, value_type> eval(index_t j) const {
     return op.f(a.template eval<Vec>(j), b.template eval<Vec>(j));
@@ -194,7 +260,7 @@ struct Binary {
     return {op.f(ca.y, cb.y), ca, cb};
   }
   template <bool Vec>
-  NEURALOP_HD void bwd(index_t j, const Cache<Vec>& c, const V<Vec, value_type>& g) const {
+  NEURALOP_HD void bwd(index_t j, const Cache<Vec>& c, const V<Vec, value_type>& g) {
     if constexpr (A::n_leaves > 0) a.template bwd<Vec>(j, c.ca, op.grad_a(g, c.ca.y, c.cb.y, c.y));
     if constexpr (B::n_leaves > 0) b.template bwd<Vec>(j, c.cb, op.grad_b(g, c.ca.y, c.cb.y, c.y));
   }
@@ -227,7 +293,7 @@ struct AssignKernel {
     dst.set_row(c, nd);
     e.set_row(c, nd);
   }
-  NEURALOP_HD bool vector_ok() const { return dst.inner == 1 && e.vector_ok(); }
+  NEURALOP_HD bool vector_ok() const { return dst.st[last_dim<Dst<T, N>::NS>(nd)] == 1 && e.vector_ok(nd); }
   template <bool Vec>
   NEURALOP_HD void step(index_t j) {
     if constexpr (Vec) math::store(dst.cur + j, e.template eval<true>(j));
@@ -243,11 +309,13 @@ struct BackwardKernel {
   Leaf<T, N> adj;
   E e;
   int nd = 1;
+  NEURALOP_HD void begin_block(index_t b) { e.begin_block(b); }
+  NEURALOP_HD void end_block() { e.end_block(); }
   NEURALOP_HD void set_row(const index_t* c) {
     adj.set_row(c, nd);
     e.set_row(c, nd);
   }
-  NEURALOP_HD bool vector_ok() const { return adj.vector_ok() && e.vector_ok(); }
+  NEURALOP_HD bool vector_ok() const { return adj.vector_ok(nd) && e.vector_ok(nd); }
   template <bool Vec>
   NEURALOP_HD void step(index_t j) {
     const auto c = e.template fwd<Vec>(j);

@@ -53,7 +53,7 @@ class TensorView {
     requires(writable && (Expression<E> || ScalarLike<E>))
   const TensorView& assign(const E& e) const {
     if constexpr (ScalarLike<E>) {
-      assign(ScalarLeaf<value_type>{detail::scalar_as<value_type>(e)});
+      return assign(ScalarLeaf<value_type>{detail::scalar_as<value_type>(e)});
     } else {
       using X = expr_t<E>;
       static_assert(!X::has_var, "neuralop: cannot write a Var expression into a tensor; use .value() of a Var");

@@ -32,18 +32,17 @@ using ConstMap = Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using MutMap = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
 
-// Call f with op(M) as an Eigen expression.
-template <class M, class F>
-void with_op(const M& m, Trans t, F&& f) {
-  switch (t) {
-    case Trans::N: f(m); break;
-    case Trans::T: f(m.transpose()); break;
-    case Trans::C: f(m.adjoint()); break;
-  }
+// op(M) as an Eigen expression. The ops are template parameters so that only the
+// combinations in use instantiate Eigen's (heavy) product kernels.
+template <Trans t, class M>
+decltype(auto) apply_op(const M& m) {
+  if constexpr (t == Trans::N) return m;
+  else if constexpr (t == Trans::T) return m.transpose();
+  else return m.adjoint();
 }
 
-template <class T>
-void gemm(Trans ta, Trans tb, const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
+template <class T, Trans ta, Trans tb>
+void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
   // Split the larger of m and n into chunks of about gemm_task_flops multiply-adds.
   const index_t per_row = std::max<index_t>(1, s.n * s.k), per_col = std::max<index_t>(1, s.m * s.k);
   const bool split_rows = s.m >= s.n;
@@ -57,19 +56,18 @@ void gemm(Trans ta, Trans tb, const GemmShape& s, T alpha, const T* A, const T* 
     const ConstMap<T> Am(A + b * s.stride_a, rows_a, cols_a, Eigen::OuterStride<>(s.lda));
     const ConstMap<T> Bm(B + b * s.stride_b, rows_b, cols_b, Eigen::OuterStride<>(s.ldb));
     MutMap<T> Cm(C + b * s.stride_c, s.m, s.n, Eigen::OuterStride<>(s.ldc));
-    with_op(Am, ta, [&](const auto& opA) {
-      with_op(Bm, tb, [&](const auto& opB) {
-        auto apply = [&](auto&& Cblk, const auto& lhs, const auto& rhs) {
-          if (beta == T(0)) Cblk.noalias() = alpha * (lhs * rhs);
-          else {
-            Cblk *= beta;
-            Cblk.noalias() += alpha * (lhs * rhs);
-          }
-        };
-        if (split_rows) apply(Cm.middleRows(c0, c1 - c0), opA.middleRows(c0, c1 - c0), opB);
-        else apply(Cm.middleCols(c0, c1 - c0), opA, opB.middleCols(c0, c1 - c0));
-      });
-    });
+    const auto opA = apply_op<ta>(Am);
+    const auto opB = apply_op<tb>(Bm);
+    auto apply = [&](auto&& Cblk, const auto& lhs, const auto& rhs) {
+      if (beta == T(0)) {
+        Cblk.noalias() = alpha * (lhs * rhs);
+      } else {
+        Cblk *= beta;
+        Cblk.noalias() += alpha * (lhs * rhs);
+      }
+    };
+    if (split_rows) apply(Cm.middleRows(c0, c1 - c0), opA.middleRows(c0, c1 - c0), opB);
+    else apply(Cm.middleCols(c0, c1 - c0), opA, opB.middleCols(c0, c1 - c0));
   });
 }
 

@@ -1,0 +1,184 @@
+// Matrix products on the backend's batched GEMM: matmul over the last two axes, and the
+// contraction over the channel axis (a 1x1 convolution: y[n,o,...] = sum_i W[o,i] x[n,i,...]).
+// Reverse rules use conjugate transposes, so complex gradients follow PyTorch.
+#pragma once
+
+#include <cstddef>
+
+#include "neuralop/autograd/function.hpp"
+#include "neuralop/tensor/tensor.hpp"
+
+namespace neuralop {
+
+namespace detail {
+
+// C[b] = op(A[b]) op(B[b]) (+ C[b] if accumulate) for contiguous row-major operands with the
+// given logical (post-op) sizes m x k and k x n.
+template <class B, Trans ta, Trans tb, class T>
+void gemm_call(index_t batch, index_t m, index_t n, index_t k, const T* A, index_t stride_a,
+               const T* Bm, index_t stride_b, T* C, index_t stride_c, bool accumulate) {
+  GemmShape s;
+  s.batch = batch;
+  s.m = m;
+  s.n = n;
+  s.k = k;
+  s.lda = ta == Trans::N ? k : m;
+  s.ldb = tb == Trans::N ? n : k;
+  s.ldc = n;
+  s.stride_a = stride_a;
+  s.stride_b = stride_b;
+  s.stride_c = stride_c;
+  // For real types the conjugate transpose is the transpose: share one instantiation.
+  constexpr Trans ra = (!is_complex_v<T> && ta == Trans::C) ? Trans::T : ta;
+  constexpr Trans rb = (!is_complex_v<T> && tb == Trans::C) ? Trans::T : tb;
+  B::template gemm<T, ra, rb>(s, T(1), A, Bm, accumulate ? T(1) : T(0), C);
+}
+
+template <std::size_t R>
+index_t batch_count(const Shape<R>& s) {
+  index_t b = 1;
+  for (std::size_t d = 0; d + 2 < R; ++d) b *= s[d];
+  return b;
+}
+
+}  // namespace detail
+
+// A[..., m, k] @ B[..., k, n] -> [..., m, n], batch axes equal.
+template <TensorScalar T, std::size_t R, class B>
+  requires(R >= 2)
+Tensor<T, R, B> matmul(const Tensor<T, R, B>& a, const Tensor<T, R, B>& b) {
+  const auto& sa = a.shape();
+  const auto& sb = b.shape();
+  bool ok = sa[R - 1] == sb[R - 2];
+  for (std::size_t d = 0; d + 2 < R; ++d) ok = ok && sa[d] == sb[d];
+  if (!ok) throw_error<shape_error>("matmul: shapes ", format_shape(sa), " and ", format_shape(sb), " do not match");
+  Shape<R> so = sa;
+  so[R - 1] = sb[R - 1];
+  auto c = Tensor<T, R, B>::empty(so);
+  const index_t m = sa[R - 2], k = sa[R - 1], n = sb[R - 1];
+  detail::gemm_call<B, Trans::N, Trans::N>(detail::batch_count(sa), m, n, k, a.data(), m * k, b.data(), k * n, c.data(),
+                       m * n, false);
+  return c;
+}
+// A[..., m, k] @ B[k, n]: one right-hand matrix for every batch entry.
+template <TensorScalar T, std::size_t R, class B>
+  requires(R > 2)
+Tensor<T, R, B> matmul(const Tensor<T, R, B>& a, const Tensor<T, 2, B>& b) {
+  const auto& sa = a.shape();
+  if (sa[R - 1] != b.shape()[0])
+    throw_error<shape_error>("matmul: shapes ", format_shape(sa), " and ", format_shape(b.shape()), " do not match");
+  Shape<R> so = sa;
+  so[R - 1] = b.shape()[1];
+  auto c = Tensor<T, R, B>::empty(so);
+  // Batch and row axes fold into one tall matrix.
+  const index_t rows = a.numel() / sa[R - 1];
+  detail::gemm_call<B, Trans::N, Trans::N>(1, rows, so[R - 1], sa[R - 1], a.data(), 0, b.data(), 0, c.data(), 0, false);
+  return c;
+}
+
+// dA = dC B^H, dB = A^H dC (per batch entry).
+template <TensorScalar T, std::size_t R, class B>
+  requires(R >= 2)
+Var<T, R, B> matmul(const Var<T, R, B>& a, const Var<T, R, B>& b) {
+  auto out = matmul(a.value(), b.value());
+  const Saved<T, R, B> sa(a.value()), sb(b.value());
+  return record_op(
+      "matmul", out,
+      [as = a.slot_ptr(), bs = b.slot_ptr(), sa, sb](const Tensor<T, R, B>& g) {
+        const auto& A = sa.get("matmul");
+        const auto& Bv = sb.get("matmul");
+        const index_t batch = detail::batch_count(A.shape());
+        const index_t m = A.shape()[R - 2], k = A.shape()[R - 1], n = Bv.shape()[R - 1];
+        if (as->requires_grad) {
+          auto ga = Tensor<T, R, B>::empty(A.shape());
+          detail::gemm_call<B, Trans::N, Trans::C>(batch, m, k, n, g.data(), m * n, Bv.data(), k * n, ga.data(), m * k, false);
+          as->accumulate_grad(ga);
+        }
+        if (bs->requires_grad) {
+          auto gb = Tensor<T, R, B>::empty(Bv.shape());
+          detail::gemm_call<B, Trans::C, Trans::N>(batch, k, n, m, A.data(), m * k, g.data(), m * n, gb.data(), k * n, false);
+          bs->accumulate_grad(gb);
+        }
+      },
+      a, b);
+}
+template <TensorScalar T, std::size_t R, class B>
+  requires(R > 2)
+Var<T, R, B> matmul(const Var<T, R, B>& a, const Var<T, 2, B>& b) {
+  auto out = matmul(a.value(), b.value());
+  const Saved<T, R, B> sa(a.value());
+  const Saved<T, 2, B> sb(b.value());
+  return record_op(
+      "matmul", out,
+      [as = a.slot_ptr(), bs = b.slot_ptr(), sa, sb](const Tensor<T, R, B>& g) {
+        const auto& A = sa.get("matmul");
+        const auto& Bv = sb.get("matmul");
+        const index_t k = Bv.shape()[0], n = Bv.shape()[1], rows = A.numel() / k;
+        if (as->requires_grad) {
+          auto ga = Tensor<T, R, B>::empty(A.shape());
+          detail::gemm_call<B, Trans::N, Trans::C>(1, rows, k, n, g.data(), 0, Bv.data(), 0, ga.data(), 0, false);
+          as->accumulate_grad(ga);
+        }
+        if (bs->requires_grad) {
+          auto gb = Tensor<T, 2, B>::empty(Bv.shape());
+          detail::gemm_call<B, Trans::C, Trans::N>(1, k, n, rows, A.data(), 0, g.data(), 0, gb.data(), 0, false);
+          bs->accumulate_grad(gb);
+        }
+      },
+      a, b);
+}
+
+// ---------------------------------------------------------------- channel contraction
+namespace detail {
+template <class T, std::size_t R, class B>
+void check_channel_contract(const Tensor<T, R, B>& x, const Tensor<T, 2, B>& w) {
+  if (!x.defined() || !w.defined()) throw_error<value_error>("channel_contract: null input");
+  if (x.shape()[1] != w.shape()[1])
+    throw_error<shape_error>("channel_contract: input of shape ", format_shape(x.shape()), " has ", x.shape()[1],
+                             " channels but the weight of shape ", format_shape(w.shape()), " expects ", w.shape()[1]);
+}
+}  // namespace detail
+
+// y[n, o, s...] = sum_i W[o, i] x[n, i, s...] for x of shape [N, I, spatial...], W [O, I].
+template <TensorScalar T, std::size_t R, class B>
+  requires(R >= 2)
+Tensor<T, R, B> channel_contract(const Tensor<T, R, B>& x, const Tensor<T, 2, B>& w) {
+  detail::check_channel_contract(x, w);
+  const index_t N = x.shape()[0], I = x.shape()[1], O = w.shape()[0], S = x.numel() / (N * I);
+  Shape<R> so = x.shape();
+  so[1] = O;
+  auto y = Tensor<T, R, B>::empty(so);
+  detail::gemm_call<B, Trans::N, Trans::N>(N, O, S, I, w.data(), 0, x.data(), I * S, y.data(), O * S, false);
+  return y;
+}
+
+// dx[n] = W^H dy[n]; dW = sum_n dy[n] x[n]^H.
+template <TensorScalar T, std::size_t R, class B>
+  requires(R >= 2)
+Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w) {
+  auto out = channel_contract(x.value(), w.value());
+  const Saved<T, R, B> sx(x.value());
+  const Saved<T, 2, B> sw(w.value());
+  return record_op(
+      "channel_contract", out,
+      [xs = x.slot_ptr(), ws = w.slot_ptr(), sx, sw](const Tensor<T, R, B>& g) {
+        const auto& X = sx.get("channel_contract");
+        const auto& W = sw.get("channel_contract");
+        const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
+        if (xs->requires_grad) {
+          auto gx = Tensor<T, R, B>::empty(X.shape());
+          detail::gemm_call<B, Trans::C, Trans::N>(N, I, S, O, W.data(), 0, g.data(), O * S, gx.data(), I * S, false);
+          xs->accumulate_grad(gx);
+        }
+        if (ws->requires_grad) {
+          auto gw = Tensor<T, 2, B>::empty(W.shape());
+          for (index_t n = 0; n < N; ++n)
+            detail::gemm_call<B, Trans::N, Trans::C>(1, O, I, S, g.data() + n * O * S, 0, X.data() + n * I * S, 0,
+                                 gw.data(), 0, n > 0);
+          ws->accumulate_grad(gw);
+        }
+      },
+      x, w);
+}
+
+}  // namespace neuralop

@@ -1,0 +1,167 @@
+// Var and the graph: accumulation, no-grad scopes, retain_graph, detach, memory release and
+// every misuse that must throw a clear autograd_error or shape_error.
+#include "../helpers.hpp"
+
+using namespace neuralop;
+
+namespace {
+Var<double, 1> leaf(std::initializer_list<double> v, bool rg = true) {
+  return Var<double, 1>(Tensor<double, 1>::from_data({static_cast<index_t>(v.size())}, v), rg);
+}
+}  // namespace
+
+TEST_CASE("gradients of a fused expression, a repeated input and a broadcast input") {
+  auto x = leaf({1, 2, 3});
+  auto b = Var<double, 0>(Tensor<double, 0>({}, 0.5), true);
+  Var<double, 1> y = x * x * b + x;  // dy/dx = 2 x b + 1, dy/db = x^2
+  sum(y).backward();
+  CHECK(x.grad().to_vector() == std::vector<double>{2, 3, 4});
+  CHECK(b.grad().item() == 14.0);
+  CHECK(y.grad_fn_name() == std::string("elementwise"));
+  CHECK_FALSE(y.is_leaf());
+}
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+  auto x = leaf({1, 2});
+  sum(x * 3.0).backward();
+  sum(x * 3.0).backward();
+  CHECK(x.grad().to_vector() == std::vector<double>{6, 6});
+  x.zero_grad();
+  CHECK_FALSE(x.has_grad());
+  sum(x * x).backward();
+  CHECK(x.grad().to_vector() == std::vector<double>{2, 4});
+}
+
+TEST_CASE("an input used by two branches receives the sum of both") {
+  auto x = leaf({1, 2});
+  Var<double, 1> a = exp(x);
+  Var<double, 1> b = x * 2.0;
+  sum(eval(a + b)).backward();
+  CHECK(x.grad().at(0) == doctest::Approx(std::exp(1.0) + 2));
+  CHECK(x.grad().at(1) == doctest::Approx(std::exp(2.0) + 2));
+}
+
+TEST_CASE("the gradient of a user-held tensor is never modified behind the user's back") {
+  auto x = leaf({1, 2});
+  sum(x * 1.0).backward();
+  const Tensor<double, 1> held = x.grad();
+  sum(x * 1.0).backward();
+  CHECK(held.to_vector() == std::vector<double>{1, 1});
+  CHECK(x.grad().to_vector() == std::vector<double>{2, 2});
+}
+
+TEST_CASE("no-grad scopes record nothing; requires_grad propagates only from inputs that need it") {
+  auto x = leaf({1, 2});
+  auto c = leaf({3, 4}, false);
+  {
+    NoGradGuard ng;
+    Var<double, 1> y = x * 2.0;
+    CHECK_FALSE(y.requires_grad());
+    {
+      EnableGradGuard eg;
+      Var<double, 1> z = x * 2.0;
+      CHECK(z.requires_grad());
+    }
+  }
+  Var<double, 1> w = c * 2.0;
+  CHECK_FALSE(w.requires_grad());
+  CHECK(w.is_leaf());
+  Var<double, 1> v = c * x;
+  sum(v).backward();
+  CHECK(x.grad().to_vector() == std::vector<double>{3, 4});
+  CHECK_FALSE(c.has_grad());
+}
+
+TEST_CASE("retain_graph allows a second backward; retain_grad keeps a non-leaf gradient") {
+  auto x = leaf({1, 2});
+  Var<double, 1> y = x * x;
+  y.retain_grad();
+  auto L = sum(y);
+  L.backward({.retain_graph = true});
+  CHECK(y.grad().to_vector() == std::vector<double>{1, 1});
+  L.backward();
+  CHECK(x.grad().to_vector() == std::vector<double>{4, 8});
+}
+
+TEST_CASE("detach cuts the graph") {
+  auto x = leaf({2});
+  Var<double, 1> y = x * x;
+  Var<double, 1> z = y.detach() * x;  // d/dx = y (constant) = 4
+  sum(z).backward();
+  CHECK(x.grad().item() == 4.0);
+}
+
+TEST_CASE("errors: second backward, non-scalar without seed, seed shape, no requires_grad") {
+  auto x = leaf({1, 2, 3});
+  Var<double, 1> y = x * 2.0;
+  auto msg = test::error_message<autograd_error>([&] { y.backward(); });
+  CHECK(msg.find("3 elements") != std::string::npos);
+  CHECK(msg.find("[3]") != std::string::npos);
+  msg = test::error_message<shape_error>([&] { y.backward(Tensor<double, 1>({2})); });
+  CHECK(msg.find("[2]") != std::string::npos);
+  CHECK(msg.find("[3]") != std::string::npos);
+  auto L = sum(y);
+  L.backward();
+  msg = test::error_message<autograd_error>([&] { L.backward(); });
+  CHECK(msg.find("already used by a backward") != std::string::npos);
+  CHECK(msg.find("retain_graph") != std::string::npos);
+  auto c = leaf({1}, false);
+  msg = test::error_message<autograd_error>([&] { sum(c * 2.0).backward(); });
+  CHECK(msg.find("does not require grad") != std::string::npos);
+  msg = test::error_message<autograd_error>([&] { (void)c.grad(); });
+  CHECK(msg.find("no gradient") != std::string::npos);
+  Var<double, 1> nonleaf = x * 1.0;
+  CHECK_THROWS_AS(nonleaf.set_requires_grad(false), autograd_error);
+  Var<double, 1> null;
+  CHECK_THROWS_AS((void)null.value(), value_error);
+}
+
+TEST_CASE("modifying a saved input in place makes backward throw instead of giving wrong gradients") {
+  auto x = leaf({1, 2});
+  auto w = leaf({3, 4});
+  Var<double, 1> y = x * w;
+  auto L = sum(y);
+  {
+    NoGradGuard ng;
+    w.mutable_value() += 1.0;
+  }
+  const auto msg = test::error_message<autograd_error>([&] { L.backward(); });
+  CHECK(msg.find("modified in place") != std::string::npos);
+  auto a = Var<double, 2>(Tensor<double, 2>({2, 2}, 1.0), true);
+  auto m = matmul(a, a);
+  auto L2 = sum(m);
+  a.mutable_value().fill(2.0);
+  const auto msg2 = test::error_message<autograd_error>([&] { L2.backward(); });
+  CHECK(msg2.find("matmul") != std::string::npos);
+}
+
+TEST_CASE("dropping results frees the graph and its saved values") {
+  cpu::empty_cache();
+  const auto base = cpu::memory_stats().in_use;
+  {
+    auto x = Var<float, 2>(Tensor<float, 2>({512, 512}, 1.f), true);
+    for (int i = 0; i < 4; ++i) {
+      Var<float, 2> y = gelu(x * 2.f) * x;
+      auto m = matmul(y, y);
+      (void)m;
+    }
+    CHECK(cpu::memory_stats().in_use <= base + 2 * 512 * 512 * 4);
+  }
+  CHECK(cpu::memory_stats().in_use == base);
+}
+
+TEST_CASE("values not needed by any reverse rule are not kept alive by the graph") {
+  cpu::empty_cache();
+  auto x = Var<float, 2>(Tensor<float, 2>({256, 256}, 1.f), true);
+  const auto base = cpu::memory_stats().in_use;
+  Var<float, 0> L;
+  {
+    Var<float, 2> h = x * 2.f;             // saved by nothing below except through `sum`
+    Var<float, 2> r = reshape(h, Shape<2>{128, 512});
+    L = sum(r);                            // sum needs no values
+  }
+  // x is the caller's; h and r were dropped: only scalar-sized buffers remain.
+  CHECK(cpu::memory_stats().in_use < base + 4096);
+  L.backward();
+  CHECK(x.grad().at(3, 7) == 2.f);
+}

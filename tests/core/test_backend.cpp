@@ -1,0 +1,201 @@
+// The cpu backend: reductions along any axes, batched GEMM in every transpose mode, thread-count
+// independence of results, the caching allocator, and error propagation from worker threads.
+#include <atomic>
+
+#include "../helpers.hpp"
+
+using namespace neuralop;
+
+namespace {
+
+// Naive reference: reduce axes in `mask` of a contiguous [d0, d1, d2, d3] array.
+template <class T>
+std::vector<T> naive_reduce(const std::vector<T>& x, const Shape<4>& s, const std::array<bool, 4>& mask, bool is_max) {
+  Shape<4> o = s;
+  for (int d = 0; d < 4; ++d)
+    if (mask[d]) o[d] = 1;
+  std::vector<T> out(static_cast<std::size_t>(numel(o)), is_max ? T(-1e300) : T(0));
+  const auto so = contiguous_strides(o);
+  for (index_t i = 0; i < s[0]; ++i)
+    for (index_t j = 0; j < s[1]; ++j)
+      for (index_t k = 0; k < s[2]; ++k)
+        for (index_t l = 0; l < s[3]; ++l) {
+          const index_t idx[4] = {i, j, k, l};
+          index_t oi = 0;
+          for (int d = 0; d < 4; ++d) oi += (mask[d] ? 0 : idx[d]) * so[d];
+          const T v = x[static_cast<std::size_t>(((i * s[1] + j) * s[2] + k) * s[3] + l)];
+          T& acc = out[static_cast<std::size_t>(oi)];
+          if constexpr (!is_complex_v<T>) {
+            if (is_max) acc = std::max(acc, v);
+            else acc += v;
+          } else {
+            acc += v;
+          }
+        }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("sum and max along every axis combination match a naive loop", T, float, double) {
+  Generator g(11);
+  const Shape<4> s{3, 5, 7, 66};
+  const auto x = Tensor<T, 4>::normal(s, T(0), T(1), g);
+  const auto xv = x.to_vector();
+  for (int m = 0; m < 16; ++m) {
+    const std::array<bool, 4> mask{bool(m & 8), bool(m & 4), bool(m & 2), bool(m & 1)};
+    for (bool is_max : {false, true}) {
+      Shape<4> o = s;
+      for (int d = 0; d < 4; ++d)
+        if (mask[d]) o[d] = 1;
+      auto out = Tensor<T, 4>::empty(o);
+      cpu::reduce<T>(is_max ? ReduceOp::max : ReduceOp::sum, x.data(), s.data(), mask.data(), 4, out.data());
+      const auto ref = naive_reduce(xv, s, mask, is_max);
+      INFO("mask " << m << (is_max ? " max" : " sum"));
+      CHECK(test::max_abs_diff(out.to_vector(), ref) <= (std::is_same_v<T, float> ? 2e-4 : 1e-11));
+    }
+  }
+}
+
+TEST_CASE("large reductions split into chunks stay accurate and thread-independent") {
+  Generator g(2);
+  const auto x = Tensor<float, 2>::uniform({3, 1 << 20}, 0.f, 1.f, g);  // rows of 2^20
+  const auto col = Tensor<float, 2>::uniform({1 << 18, 5}, 0.f, 1.f, g);
+  std::vector<float> a1, a2, b1, b2;
+  test::with_threads(1, [&] {
+    a1 = sum(x, {1}).to_vector();
+    b1 = sum(col, {0}).to_vector();
+  });
+  test::with_threads(4, [&] {
+    a2 = sum(x, {1}).to_vector();
+    b2 = sum(col, {0}).to_vector();
+  });
+  CHECK(a1 == a2);
+  CHECK(b1 == b2);
+  // Expected ~ n/2 with relative accuracy far better than naive float accumulation.
+  const auto xv = x.to_vector();
+  double exact = 0;
+  for (index_t i = 0; i < (1 << 20); ++i) exact += xv[static_cast<std::size_t>(i)];
+  CHECK(std::abs(a1[0] - exact) / exact < 1e-6);
+}
+
+TEST_CASE("complex sums") {
+  using C = std::complex<double>;
+  auto z = Tensor<C, 2>::from_data({2, 2}, {C(1, 1), C(2, -1), C(3, 0), C(0, 5)});
+  const auto s = sum(z, {0}).to_vector();
+  CHECK(s[0] == C(4, 1));
+  CHECK(s[1] == C(2, 4));
+  CHECK(sum(z).item() == C(6, 5));
+}
+
+namespace {
+template <class T>
+std::vector<T> naive_gemm(Trans ta, Trans tb, index_t m, index_t n, index_t k, const std::vector<T>& A,
+                          const std::vector<T>& B) {
+  auto a = [&](index_t i, index_t p) {
+    if (ta == Trans::N) return A[static_cast<std::size_t>(i * k + p)];
+    const T v = A[static_cast<std::size_t>(p * m + i)];
+    if constexpr (is_complex_v<T>) return ta == Trans::C ? std::conj(v) : v;
+    else return v;
+  };
+  auto b = [&](index_t p, index_t j) {
+    if (tb == Trans::N) return B[static_cast<std::size_t>(p * n + j)];
+    const T v = B[static_cast<std::size_t>(j * k + p)];
+    if constexpr (is_complex_v<T>) return tb == Trans::C ? std::conj(v) : v;
+    else return v;
+  };
+  std::vector<T> C(static_cast<std::size_t>(m * n), T(0));
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j)
+      for (index_t p = 0; p < k; ++p) C[static_cast<std::size_t>(i * n + j)] += a(i, p) * b(p, j);
+  return C;
+}
+
+template <class T, Trans ta, Trans tb>
+void check_gemm() {
+  Generator g(8);
+  const index_t batch = 3, m = 37, n = 45, k = 29;
+  const auto A = Tensor<T, 3>::normal({batch, m, k}, 0, 1, g), Bt = Tensor<T, 3>::normal({batch, k, n}, 0, 1, g);
+  auto C = Tensor<T, 3>::normal({batch, m, n}, 0, 1, g);
+  const auto C0 = C.to_vector();
+  GemmShape s;
+  s.batch = batch;
+  s.m = m;
+  s.n = n;
+  s.k = k;
+  s.lda = ta == Trans::N ? k : m;
+  s.ldb = tb == Trans::N ? n : k;
+  s.ldc = n;
+  s.stride_a = m * k;
+  s.stride_b = k * n;
+  s.stride_c = m * n;
+  cpu::gemm<T, ta, tb>(s, T(2), A.data(), Bt.data(), T(0.5), C.data());
+  const auto av = A.to_vector(), bv = Bt.to_vector(), cv = C.to_vector();
+  double worst = 0;
+  for (index_t b = 0; b < batch; ++b) {
+    std::vector<T> Ab(av.begin() + b * m * k, av.begin() + (b + 1) * m * k), Bb(bv.begin() + b * k * n, bv.begin() + (b + 1) * k * n);
+    const auto ref = naive_gemm(ta, tb, m, n, k, Ab, Bb);
+    for (index_t i = 0; i < m * n; ++i)
+      worst = std::max(worst, double(std::abs(cv[static_cast<std::size_t>(b * m * n + i)] -
+                                              (T(2) * ref[static_cast<std::size_t>(i)] + T(0.5) * C0[static_cast<std::size_t>(b * m * n + i)]))));
+  }
+  CHECK(worst < (std::is_same_v<real_t<T>, float> ? 1e-4 : 1e-12));
+}
+}  // namespace
+
+TEST_CASE("batched GEMM in N, T and C modes, real and complex") {
+  check_gemm<double, Trans::N, Trans::N>();
+  check_gemm<double, Trans::T, Trans::N>();
+  check_gemm<double, Trans::N, Trans::T>();
+  check_gemm<float, Trans::N, Trans::N>();
+  check_gemm<std::complex<double>, Trans::C, Trans::N>();
+  check_gemm<std::complex<double>, Trans::N, Trans::C>();
+  check_gemm<std::complex<float>, Trans::T, Trans::N>();
+}
+
+TEST_CASE("matmul and channel contraction are bitwise thread-independent") {
+  Generator g(4);
+  const auto a = Tensor<float, 3>::normal({2, 300, 200}, 0.f, 1.f, g), b = Tensor<float, 3>::normal({2, 200, 250}, 0.f, 1.f, g);
+  const auto x = Tensor<float, 4>::normal({2, 64, 32, 32}, 0.f, 1.f, g);
+  const auto w = Tensor<float, 2>::normal({48, 64}, 0.f, 1.f, g);
+  std::vector<float> m1, m2, c1, c2;
+  test::with_threads(1, [&] {
+    m1 = matmul(a, b).to_vector();
+    c1 = channel_contract(x, w).to_vector();
+  });
+  test::with_threads(3, [&] {
+    m2 = matmul(a, b).to_vector();
+    c2 = channel_contract(x, w).to_vector();
+  });
+  CHECK(m1 == m2);
+  CHECK(c1 == c2);
+}
+
+TEST_CASE("the caching allocator reuses large blocks and tracks peak usage") {
+  cpu::empty_cache();
+  const auto before = cpu::memory_stats();
+  const float* first;
+  {
+    Tensor<float, 1> t({1 << 20});
+    first = t.data();
+    CHECK(cpu::memory_stats().in_use >= before.in_use + (std::size_t(4) << 20));
+  }
+  CHECK(cpu::memory_stats().cached >= (std::size_t(4) << 20));
+  Tensor<float, 1> again({1 << 20});
+  CHECK(again.data() == first);
+  CHECK(reinterpret_cast<std::uintptr_t>(again.data()) % 64 == 0);
+  cpu::empty_cache();
+  CHECK(cpu::memory_stats().cached == 0);
+}
+
+TEST_CASE("parallel_for runs every task once and rethrows a worker's exception") {
+  std::vector<std::atomic<int>> hits(1000);
+  cpu::parallel_for(1000, [&](index_t t) { hits[static_cast<std::size_t>(t)]++; });
+  for (auto& h : hits) CHECK(h.load() == 1);
+  CHECK_THROWS_AS(cpu::parallel_for(100,
+                                    [](index_t t) {
+                                      if (t == 57) throw value_error("task 57 failed");
+                                    }),
+                  value_error);
+  CHECK_THROWS_AS(cpu::set_num_threads(0), value_error);
+}

@@ -1,0 +1,69 @@
+// Small shared helpers for the tests: element-wise comparisons with tolerances and messages.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <complex>
+#include <string>
+#include <vector>
+
+#include "neuralop/neuralop.hpp"
+
+namespace test {
+
+template <class T>
+double abs_diff(const T& a, const T& b) {
+  return static_cast<double>(std::abs(a - b));
+}
+
+// Max |a - b| over two equally long sequences.
+template <class A, class B>
+double max_abs_diff(const A& a, const B& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, abs_diff(a[i], b[i]));
+  return m;
+}
+
+// Max relative error |a - b| / max(|b|, floor).
+template <class A, class B>
+double max_rel_diff(const A& a, const B& b, double floor = 1e-30) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, abs_diff(a[i], b[i]) / std::max(static_cast<double>(std::abs(b[i])), floor));
+  return m;
+}
+
+// Runs f under each thread count and restores the previous count.
+template <class F>
+void with_threads(int n, F&& f) {
+  const int prev = neuralop::cpu::num_threads();
+  neuralop::cpu::set_num_threads(n);
+  try {
+    f();
+  } catch (...) {
+    neuralop::cpu::set_num_threads(prev);
+    throw;
+  }
+  neuralop::cpu::set_num_threads(prev);
+}
+
+// The message of the neuralop::error subclass E thrown by f ("" and a failed check otherwise).
+template <class E, class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    static_assert(std::is_base_of_v<neuralop::error, E>);
+    return e.what();
+  } catch (const std::exception& e) {
+    FAIL_CHECK("unexpected exception type: " << e.what());
+    return "";
+  }
+  FAIL_CHECK("no exception thrown");
+  return "";
+}
+
+}  // namespace test
