@@ -6,6 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "neuralop/backend/backend.hpp"
 #include "neuralop/backend/cpu/allocator.hpp"
 #include "neuralop/backend/cpu/gemm.hpp"
 #include "neuralop/backend/cpu/reduce.hpp"
@@ -132,5 +133,7 @@ struct cpu {
     });
   }
 };
+
+static_assert(Backend<cpu>, "the cpu policy must offer the backend interface");
 
 }  // namespace neuralop

@@ -69,6 +69,8 @@ template <Scalar V> NEURALOP_HD V erf(V a) {
 template <Scalar V> NEURALOP_HD V pow(V a, V b) { return std::pow(a, b); }
 
 template <Scalar V> NEURALOP_HD V hsum(V a) { return a; }
+template <Scalar V> NEURALOP_HD V load(const V* p) { return *p; }
+template <Scalar V> NEURALOP_HD void store(V* p, V v) { *p = v; }
 
 // Comparison masks and selection: mask ? a : b.
 template <Scalar V> NEURALOP_HD bool gt(V a, V b) { return a > b; }
@@ -151,8 +153,8 @@ template <Packet V> V lor(const V& a, const V& b) { return ei::por(a, b); }
 template <Packet V> V select(const V& m, const V& a, const V& b) { return ei::pselect(m, a, b); }
 
 template <Packet V> auto hsum(const V& a) { return ei::predux(a); }
-template <class V> V load(const typename ei::unpacket_traits<V>::type* p) { return ei::ploadu<V>(p); }
-template <class V> void store(typename ei::unpacket_traits<V>::type* p, const V& v) { ei::pstoreu(p, v); }
+template <Packet V> V load(const typename ei::unpacket_traits<V>::type* p) { return ei::ploadu<V>(p); }
+template <Packet V> void store(typename ei::unpacket_traits<V>::type* p, const V& v) { ei::pstoreu(p, v); }
 
 // Which functions have a packet implementation for T (Eigen decides per ISA).
 template <class T>

@@ -115,20 +115,22 @@ Var<T, R2, B> reduce_var(const Var<T, R, B>& x, const M& mask, const char* name)
   if constexpr (R2 == R) out = y;
   else out = y.template reshape<R2>(dropped_shape<R2>(x.shape(), mask));
   const Shape<R> keep_shape = y.shape();
-  Saved<T, R, B> sx, sy;
   if constexpr (Kind == Reduction::max) {
-    sx = Saved<T, R, B>(x.value());
-    sy = Saved<T, R, B>(y);
+    return record_op(
+        name, out,
+        [xs = x.slot_ptr(), mask, keep_shape, sx = Saved<T, R, B>(x.value()), sy = Saved<T, R, B>(y),
+         name](const Tensor<T, R2, B>& g) {
+          accumulate_grad(xs, reduce_grad<Kind>(g.template reshape<R>(keep_shape), sx.get(name), sy.get(name), mask));
+        },
+        x);
+  } else {
+    return record_op(
+        name, out,
+        [xs = x.slot_ptr(), mask, in_shape = x.shape(), keep_shape](const Tensor<T, R2, B>& g) {
+          accumulate_grad(xs, reduce_grad<Kind>(g.template reshape<R>(keep_shape), in_shape, mask));
+        },
+        x);
   }
-  const Shape<R> in_shape = x.shape();
-  return record_op(
-      name, out,
-      [xs = x.slot_ptr(), mask, in_shape, keep_shape, sx, sy, name](const Tensor<T, R2, B>& g) {
-        const auto gk = g.template reshape<R>(keep_shape);
-        if constexpr (Kind == Reduction::max) accumulate_grad(xs, reduce_grad<Kind>(gk, sx.get(name), sy.get(name), mask));
-        else accumulate_grad(xs, reduce_grad<Kind>(gk, in_shape, mask));
-      },
-      x);
 }
 
 }  // namespace detail
