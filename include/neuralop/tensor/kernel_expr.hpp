@@ -58,17 +58,18 @@ struct Leaf {
   T sacc{};
   bool pending = false;
 
+  // A sink that is not accumulated into is laid out like the output, so it only looks
+  // broadcast (stride 0) when the whole launch is one element: then the sum is stored.
   NEURALOP_HD void flush() {
     if (!pending) return;
+    T v = sacc;
 #if NEURALOP_HAVE_PACKETS
     if constexpr (math::packet_of<T>::size > 1) {
-      *scur += math::hsum(vacc) + sacc;
+      v += math::hsum(vacc);
       vacc = math::set1<math::packet_t<T>>(0);
-    } else
-#endif
-    {
-      *scur += sacc;
     }
+#endif
+    *scur = accumulate ? *scur + v : v;
     sacc = T(0);
     pending = false;
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
@@ -37,7 +38,19 @@ class CachingAllocator {
     return (bytes + step - 1) / step * step;
   }
 
+  // Debug builds (no NDEBUG, or NEURALOP_POISON_ALLOCATIONS defined) fill every new block
+  // with 0xFF bytes, a NaN in every floating type, so reading memory never written shows up
+  // as NaN in the results instead of as whatever the system happened to hand out.
   void* allocate(std::size_t bytes) {
+    void* p = allocate_raw_block(bytes);
+#if !defined(NDEBUG) || defined(NEURALOP_POISON_ALLOCATIONS)
+    std::memset(p, 0xFF, bytes);
+#endif
+    return p;
+  }
+
+ private:
+  void* allocate_raw_block(std::size_t bytes) {
     const std::size_t size = round_size(bytes);
     {
       std::lock_guard lock(mutex_);
@@ -62,6 +75,8 @@ class CachingAllocator {
     note_in_use(size);
     return p;
   }
+
+ public:
 
   void deallocate(void* p, std::size_t bytes) noexcept {
     if (!p) return;

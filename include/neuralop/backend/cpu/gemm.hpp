@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <complex>
 #include <Eigen/Core>
 
 #include "neuralop/backend/cpu/thread_pool.hpp"
@@ -70,6 +71,28 @@ void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
     else apply(Cm.middleCols(c0, c1 - c0), opA, opB.middleCols(c0, c1 - c0));
   });
 }
+
+// Eigen's product kernels dominate the compile time of every translation unit that uses
+// matmul. A program with many translation units can compile them once: define
+// NEURALOP_EXTERN_GEMM everywhere and include "neuralop/backend/cpu/gemm_instantiate.hpp" in
+// exactly one translation unit (the test suite does this). The default stays header-only.
+#define NEURALOP_GEMM_FOR_EACH_OP(X, Ty) \
+  X(Ty, Trans::N, Trans::N)              \
+  X(Ty, Trans::N, Trans::T)              \
+  X(Ty, Trans::N, Trans::C)              \
+  X(Ty, Trans::C, Trans::N)
+#define NEURALOP_GEMM_FOR_EACH(X)                 \
+  NEURALOP_GEMM_FOR_EACH_OP(X, float)             \
+  NEURALOP_GEMM_FOR_EACH_OP(X, double)            \
+  NEURALOP_GEMM_FOR_EACH_OP(X, std::complex<float>) \
+  NEURALOP_GEMM_FOR_EACH_OP(X, std::complex<double>)
+
+#if defined(NEURALOP_EXTERN_GEMM) && !defined(NEURALOP_INSTANTIATE_GEMM)
+#define NEURALOP_GEMM_EXTERN_DECL(Ty, ta, tb) \
+  extern template void gemm<Ty, ta, tb>(const GemmShape&, Ty, const Ty*, const Ty*, Ty, Ty*);
+NEURALOP_GEMM_FOR_EACH(NEURALOP_GEMM_EXTERN_DECL)
+#undef NEURALOP_GEMM_EXTERN_DECL
+#endif
 
 }  // namespace cpu_detail
 }  // namespace neuralop

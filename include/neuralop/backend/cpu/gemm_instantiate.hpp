@@ -1,0 +1,13 @@
+// Explicit instantiations of the cpu GEMM kernels, for programs that define
+// NEURALOP_EXTERN_GEMM (see gemm.hpp). Include in exactly one translation unit.
+#pragma once
+
+#define NEURALOP_INSTANTIATE_GEMM
+#include "neuralop/backend/cpu/gemm.hpp"
+
+namespace neuralop::cpu_detail {
+#define NEURALOP_GEMM_INSTANTIATE(Ty, ta, tb) \
+  template void gemm<Ty, ta, tb>(const GemmShape&, Ty, const Ty*, const Ty*, Ty, Ty*);
+NEURALOP_GEMM_FOR_EACH(NEURALOP_GEMM_INSTANTIATE)
+#undef NEURALOP_GEMM_INSTANTIATE
+}  // namespace neuralop::cpu_detail
