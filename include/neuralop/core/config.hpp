@@ -1,6 +1,10 @@
 // Configuration macros shared by every layer: index type, host/device annotations, inlining.
 #pragma once
 
+#if __cplusplus < 202002L
+#error "neuralop needs C++20: compile with -std=c++20 (CMake: target_link_libraries(... neuralop::neuralop) sets it)"
+#endif
+
 #include <cstddef>
 #include <cstdint>
 

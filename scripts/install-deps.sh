@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what neuralop needs to build, test and benchmark on Debian 12 (bookworm), with
+# apt-get. Idempotent: packages already present are left alone, and nothing runs when none
+# is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  build-essential g++ clang libclang-rt-14-dev  # g++ 12, clang 14 with its sanitizer runtimes
+  meson ninja-build pkg-config cmake ccache      # build (cmake: the install test's consumer)
+  libeigen3-dev libfftw3-dev                     # Eigen 3.4 Tensor module, FFTW float + double
+  doctest-dev                                    # tests
+  zlib1g-dev                                     # .npz and .pt archives (deflate)
+  python3                                        # tools/ scripts
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is already installed"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "install-deps: missing packages (${missing[*]}); run this script as root" >&2
+    exit 1
+  fi
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

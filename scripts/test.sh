@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds and runs the test suite, as CI does (.ci/run):
+#   1. g++, optimized, -Werror: every test, the examples on small settings, the install test
+#      (Meson and CMake consumers of an installed tree); the benchmarks and, when nvcc is
+#      found, the CUDA code are compiled too.
+#   2. clang, AddressSanitizer + UndefinedBehaviorSanitizer, -O0, -Werror: the tests again.
+# Options: --quick (step 1 only), -j N (parallel jobs; default: all cores).
+# Build trees: build/gcc and build/clang-asan (reconfigured when they exist; ccache is used
+# automatically when installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+jobs=$(nproc)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    -j) jobs=$2; shift ;;
+    *) echo "usage: scripts/test.sh [--quick] [-j N]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+setup() {  # setup DIR [meson options...]
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+start=$(date +%s)
+echo "== [1/2] g++ release build (-Werror)"
+CC=gcc CXX=g++ setup build/gcc -Dbuildtype=release -Dwerror=true
+ninja -C build/gcc -j "$jobs"
+meson test -C build/gcc --print-errorlogs --num-processes "$jobs"
+
+if [ "$quick" -eq 0 ]; then
+  echo "== [2/2] clang AddressSanitizer + UndefinedBehaviorSanitizer build (-Werror)"
+  CC=clang CXX=clang++ setup build/clang-asan -Dbuildtype=debug -Dwerror=true \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=all \
+    -Dcuda=disabled -Dbenchmarks=false -Dexamples=false
+  ninja -C build/clang-asan -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build/clang-asan --print-errorlogs --num-processes "$jobs" --no-suite install
+fi
+echo "== all tests passed in $(( $(date +%s) - start )) s"
