@@ -77,6 +77,9 @@ void run(const char* name, Inputs& in, Act act, double array_bytes) {
               3 * array_bytes / t_ff / 1e9);
   std::printf("  %-20s %10.2f %12.2f %7.2fx %14.1f\n", "forward + backward", 1e3 * t_fb, 1e3 * t_ub, t_ub / t_fb,
               7 * array_bytes / t_fb / 1e9);
+  // One line for scripts (benchmarks/compare_fused_elementwise.py compares with PyTorch).
+  std::printf("result act=%s fwd_fused_ms=%.3f fwd_op_ms=%.3f fwdbwd_fused_ms=%.3f fwdbwd_op_ms=%.3f\n", name,
+              1e3 * t_ff, 1e3 * t_uf, 1e3 * t_fb, 1e3 * t_ub);
 }
 
 }  // namespace

@@ -67,3 +67,11 @@ std::string error_message(F&& f) {
 }
 
 }  // namespace test
+
+// gradcheck(f, inputs...) must pass; on failure the report of the first mismatches is shown.
+#define GRADCHECK(...)                                  \
+  do {                                                  \
+    const auto res_ = ::neuralop::gradcheck(__VA_ARGS__); \
+    INFO(res_.report);                                  \
+    CHECK(res_.ok);                                     \
+  } while (0)

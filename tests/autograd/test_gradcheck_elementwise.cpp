@@ -18,12 +18,6 @@ Var<C, R> cvar(const Shape<R>& s, std::uint64_t seed) {
   return Var<C, R>(Tensor<C, R>::normal(s, 0.0, 1.5, g), true);
 }
 
-#define GRADCHECK(...)                      \
-  do {                                      \
-    const auto res_ = gradcheck(__VA_ARGS__); \
-    INFO(res_.report);                      \
-    CHECK(res_.ok);                         \
-  } while (0)
 
 }  // namespace
 

@@ -11,12 +11,6 @@ Var<T, R> var(const Shape<R>& s, std::uint64_t seed) {
   Generator g(seed);
   return Var<T, R>(Tensor<T, R>::normal(s, 0.0, 1.0, g), true);
 }
-#define GRADCHECK(...)                        \
-  do {                                        \
-    const auto res_ = gradcheck(__VA_ARGS__); \
-    INFO(res_.report);                        \
-    CHECK(res_.ok);                           \
-  } while (0)
 }  // namespace
 
 TEST_CASE("sum, mean and max over all axes, some axes, with and without keepdim") {

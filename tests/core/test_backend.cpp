@@ -118,17 +118,7 @@ void check_gemm() {
   const auto A = Tensor<T, 3>::normal({batch, m, k}, 0, 1, g), Bt = Tensor<T, 3>::normal({batch, k, n}, 0, 1, g);
   auto C = Tensor<T, 3>::normal({batch, m, n}, 0, 1, g);
   const auto C0 = C.to_vector();
-  GemmShape s;
-  s.batch = batch;
-  s.m = m;
-  s.n = n;
-  s.k = k;
-  s.lda = ta == Trans::N ? k : m;
-  s.ldb = tb == Trans::N ? n : k;
-  s.ldc = n;
-  s.stride_a = m * k;
-  s.stride_b = k * n;
-  s.stride_c = m * n;
+  const GemmShape s = packed_gemm_shape<ta, tb>(batch, m, n, k, m * k, k * n, m * n);
   cpu::gemm<T, ta, tb>(s, T(2), A.data(), Bt.data(), T(0.5), C.data());
   const auto av = A.to_vector(), bv = Bt.to_vector(), cv = C.to_vector();
   double worst = 0;

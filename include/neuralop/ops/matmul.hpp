@@ -17,17 +17,7 @@ namespace detail {
 template <class B, Trans ta, Trans tb, class T>
 void gemm_call(index_t batch, index_t m, index_t n, index_t k, const T* A, index_t stride_a,
                const T* Bm, index_t stride_b, T* C, index_t stride_c, bool accumulate) {
-  GemmShape s;
-  s.batch = batch;
-  s.m = m;
-  s.n = n;
-  s.k = k;
-  s.lda = ta == Trans::N ? k : m;
-  s.ldb = tb == Trans::N ? n : k;
-  s.ldc = n;
-  s.stride_a = stride_a;
-  s.stride_b = stride_b;
-  s.stride_c = stride_c;
+  const GemmShape s = packed_gemm_shape<ta, tb>(batch, m, n, k, stride_a, stride_b, stride_c);
   // For real types the conjugate transpose is the transpose: share one instantiation.
   constexpr Trans ra = (!is_complex_v<T> && ta == Trans::C) ? Trans::T : ta;
   constexpr Trans rb = (!is_complex_v<T> && tb == Trans::C) ? Trans::T : tb;

@@ -22,6 +22,16 @@ struct GemmShape {
   index_t stride_a = 0, stride_b = 0, stride_c = 0;
 };
 
+// The shape of a batched GEMM on row-major matrices stored without padding: leading
+// dimensions follow from m, n, k and the ops; batch strides as given (0: shared matrix).
+template <Trans ta, Trans tb>
+GemmShape packed_gemm_shape(index_t batch, index_t m, index_t n, index_t k, index_t stride_a, index_t stride_b,
+                            index_t stride_c) {
+  return {.batch = batch, .m = m, .n = n, .k = k,
+          .lda = ta == Trans::N ? k : m, .ldb = tb == Trans::N ? n : k, .ldc = n,
+          .stride_a = stride_a, .stride_b = stride_b, .stride_c = stride_c};
+}
+
 namespace cpu_detail {
 
 inline constexpr index_t gemm_task_flops = index_t(1) << 21;
@@ -76,16 +86,15 @@ void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
 // matmul. A program with many translation units can compile them once: define
 // NEURALOP_EXTERN_GEMM everywhere and include "neuralop/backend/cpu/gemm_instantiate.hpp" in
 // exactly one translation unit (the test suite does this). The default stays header-only.
-#define NEURALOP_GEMM_FOR_EACH_OP(X, Ty) \
-  X(Ty, Trans::N, Trans::N)              \
-  X(Ty, Trans::N, Trans::T)              \
-  X(Ty, Trans::N, Trans::C)              \
-  X(Ty, Trans::C, Trans::N)
-#define NEURALOP_GEMM_FOR_EACH(X)                 \
-  NEURALOP_GEMM_FOR_EACH_OP(X, float)             \
-  NEURALOP_GEMM_FOR_EACH_OP(X, double)            \
-  NEURALOP_GEMM_FOR_EACH_OP(X, std::complex<float>) \
-  NEURALOP_GEMM_FOR_EACH_OP(X, std::complex<double>)
+// The op pairs in use (ops/matmul.hpp maps C to T for real types).
+#define NEURALOP_GEMM_FOR_EACH_REAL(X, Ty) X(Ty, Trans::N, Trans::N) X(Ty, Trans::N, Trans::T) X(Ty, Trans::T, Trans::N)
+#define NEURALOP_GEMM_FOR_EACH_COMPLEX(X, Ty) \
+  X(Ty, Trans::N, Trans::N) X(Ty, Trans::N, Trans::C) X(Ty, Trans::C, Trans::N)
+#define NEURALOP_GEMM_FOR_EACH(X)                          \
+  NEURALOP_GEMM_FOR_EACH_REAL(X, float)                    \
+  NEURALOP_GEMM_FOR_EACH_REAL(X, double)                   \
+  NEURALOP_GEMM_FOR_EACH_COMPLEX(X, std::complex<float>)   \
+  NEURALOP_GEMM_FOR_EACH_COMPLEX(X, std::complex<double>)
 
 #if defined(NEURALOP_EXTERN_GEMM) && !defined(NEURALOP_INSTANTIATE_GEMM)
 #define NEURALOP_GEMM_EXTERN_DECL(Ty, ta, tb) \
