@@ -4,9 +4,10 @@
 #      (Meson and CMake consumers of an installed tree); the benchmarks and, when nvcc is
 #      found, the CUDA code are compiled too.
 #   2. clang, AddressSanitizer + UndefinedBehaviorSanitizer, -O0, -Werror: the tests again.
+#   3. the file readers' libFuzzer targets, 60 seconds each (scripts/fuzz.sh).
 # Options: --quick (step 1 only), -j N (parallel jobs; default: all cores).
-# Build trees: build/gcc and build/clang-asan (reconfigured when they exist; ccache is used
-# automatically when installed).
+# Build trees: build/gcc, build/clang-asan and build/fuzz (reconfigured when they exist; ccache
+# is used automatically when installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,13 +32,13 @@ setup() {  # setup DIR [meson options...]
 }
 
 start=$(date +%s)
-echo "== [1/2] g++ release build (-Werror)"
+echo "== [1/3] g++ release build (-Werror)"
 CC=gcc CXX=g++ setup build/gcc -Dbuildtype=release -Dwerror=true
 ninja -C build/gcc -j "$jobs"
 meson test -C build/gcc --print-errorlogs --num-processes "$jobs"
 
 if [ "$quick" -eq 0 ]; then
-  echo "== [2/2] clang AddressSanitizer + UndefinedBehaviorSanitizer build (-Werror)"
+  echo "== [2/3] clang AddressSanitizer + UndefinedBehaviorSanitizer build (-Werror)"
   CC=clang CXX=clang++ setup build/clang-asan -Dbuildtype=debug -Dwerror=true \
     -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=all \
     -Dcuda=disabled -Dbenchmarks=false -Dexamples=false
@@ -45,5 +46,7 @@ if [ "$quick" -eq 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C build/clang-asan --print-errorlogs --num-processes "$jobs" --no-suite install
+  echo "== [3/3] fuzzing the file readers (libFuzzer, ASan + UBSan), 60 s per target"
+  scripts/fuzz.sh 60 -j "$jobs"
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"

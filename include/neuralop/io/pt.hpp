@@ -66,10 +66,14 @@ inline void refuse_opaque(const Value& root) {
     if (v.is_opaque())
       v.fail("strict mode: the file holds the Python object ", v.opaque().name,
              ", which the reader does not interpret");
-    if (v.is_dict())
-      for (auto& [k, c] : v.items()) todo.push_back(c);
-    else if (v.is_list() || v.is_tuple())
-      for (auto& c : v.elements()) todo.push_back(c);
+    // Children pushed in reverse: the first offending object in file order is the one named.
+    if (v.is_dict()) {
+      auto items = v.items();
+      for (auto it = items.rbegin(); it != items.rend(); ++it) todo.push_back(it->second);
+    } else if (v.is_list() || v.is_tuple()) {
+      auto items = v.elements();
+      for (auto it = items.rbegin(); it != items.rend(); ++it) todo.push_back(*it);
+    }
   }
 }
 

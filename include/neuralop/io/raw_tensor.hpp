@@ -94,9 +94,13 @@ class RawTensor {
     const index_t n = numel();
     if (n == 0) return;
     const auto load = [base](index_t i) {
-      S v;
-      std::memcpy(&v, base + static_cast<std::size_t>(i) * sizeof(S), sizeof(S));
-      return v;
+      if constexpr (std::is_same_v<S, bool>) {  // a file's bool byte may be any value: nonzero is true
+        return std::to_integer<unsigned>(base[i]) != 0;
+      } else {
+        S v;
+        std::memcpy(&v, base + static_cast<std::size_t>(i) * sizeof(S), sizeof(S));
+        return v;
+      }
     };
     if (is_contiguous()) {
       for (index_t i = 0; i < n; ++i) f(load(i));
@@ -123,7 +127,7 @@ class RawTensor {
     if (is_complex_dtype(dtype) && !is_complex_v<U>)
       throw_error<io_error>(where, ": cannot convert a ", name(dtype), " tensor to ", name(dtype_of<U>),
                             " (that would drop the imaginary part)");
-    if (dtype == dtype_of<U> && is_contiguous()) {
+    if (dtype == dtype_of<U> && !std::is_same_v<U, bool> && is_contiguous()) {
       std::memcpy(dst, storage.data() + static_cast<std::size_t>(offset) * sizeof(U), nbytes());
       return;
     }

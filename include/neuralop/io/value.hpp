@@ -210,10 +210,12 @@ class Value {
   X to() const {
     return access<X>(true);
   }
-  const RawTensor& tensor() const {
+  const RawTensor& tensor() const& {
     if (auto* t = std::get_if<RawTensor>(&v_)) return *t;
     fail("expected a tensor, found ", describe());
   }
+  // On a temporary (load_pt(f).at("x").tensor()): a copy, not a reference into a dead Value.
+  RawTensor tensor() && { return static_cast<const Value&>(*this).tensor(); }
   const Opaque& opaque() const {
     if (auto* o = std::get_if<std::shared_ptr<Opaque>>(&v_)) return **o;
     fail("expected an opaque object, found ", describe());
