@@ -2,6 +2,8 @@
 // .safetensors and .npz files; NeuralOperator's "_metadata" entry is kept beside the tensors.
 #pragma once
 
+#include <algorithm>
+#include <concepts>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -58,7 +60,7 @@ class StateDict {
   // NeuralOperator's "_metadata" (constructor arguments; may hold opaque Python objects), or None.
   Value metadata;
 
-  const std::string where() const { return where_.empty() ? std::string("state_dict") : where_; }
+  std::string where() const { return where_.empty() ? std::string("state_dict") : where_; }
 
  private:
   std::string where_;
