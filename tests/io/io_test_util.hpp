@@ -94,7 +94,7 @@ inline std::string escape(const std::string& s) {
   for (unsigned char c : s) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '\\') {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
       o += buf;
     } else {
       o += static_cast<char>(c);
@@ -155,11 +155,11 @@ class Describer {
  private:
   std::string file_;
   std::ostringstream out_;
-  std::map<const std::byte*, int> groups_;
+  std::map<std::pair<const std::byte*, std::size_t>, int> groups_;  // a storage: its bytes
 
   void line(const std::string& path, const std::string& rest) { out_ << file_ << ' ' << path << ' ' << rest << '\n'; }
   void tensor(const neuralop::io::RawTensor& t, const std::string& path) {
-    const auto* key = t.storage.data();
+    const auto key = std::make_pair(t.storage.data(), t.storage.size());
     auto it = groups_.find(key);
     if (it == groups_.end()) it = groups_.emplace(key, int(groups_.size())).first;
     double sum = 0, abs_sum = 0, weighted = 0;
@@ -189,16 +189,19 @@ class Describer {
 
 }  // namespace detail
 
-// The tree as lines "<file> <path> <kind> ..." (see tests/io/golden/data_files.txt's header).
-inline std::string describe(const Value& root, const std::string& file) {
+// The tree as lines "<file> <path> <kind> ..." (see tests/io/golden/data_files.txt's header),
+// the root at `path` (".__metadata__" for safetensors' metadata, "." otherwise).
+inline std::string describe(const Value& root, const std::string& file, const std::string& path = ".") {
   detail::Describer d(file);
-  d.node(root, ".");
+  d.node(root, path);
   return d.str();
 }
 
 // The lines of a golden file that belong to `file`, without comments and without the lines of
 // Python attributes restored by BUILD (paths with '@'), which the reader does not keep.
-inline std::string golden_lines(const std::string& golden_path, const std::string& file) {
+// With `under`, only the lines at or below that path ("" for all); `except` drops those.
+inline std::string golden_lines(const std::string& golden_path, const std::string& file, const std::string& under = "",
+                                const std::string& except = "") {
   std::istringstream in(read_text(golden_path));
   std::string l, out;
   while (std::getline(in, l)) {
@@ -206,7 +209,10 @@ inline std::string golden_lines(const std::string& golden_path, const std::strin
     const auto sp = l.find(' ');
     if (l.substr(0, sp) != file) continue;
     const auto sp2 = l.find(' ', sp + 1);
-    if (l.substr(sp + 1, sp2 - sp - 1).find('@') != std::string::npos) continue;
+    const std::string path = l.substr(sp + 1, sp2 - sp - 1);
+    if (path.find('@') != std::string::npos) continue;
+    if (!under.empty() && !path.starts_with(under)) continue;
+    if (!except.empty() && path.starts_with(except)) continue;
     out += l + "\n";
   }
   return out;

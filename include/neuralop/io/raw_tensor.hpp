@@ -2,6 +2,7 @@
 // byte storage), and its checked conversion to and from neuralop::Tensor.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 #include <string>
@@ -39,7 +40,7 @@ class RawTensor {
     index_t acc = 1;
     for (std::size_t i = shape.size(); i-- > 0;) {
       st[i] = acc;
-      acc *= shape[i];
+      acc *= std::max<index_t>(shape[i], 1);  // an empty axis gets the strides torch and NumPy give it
     }
     return st;
   }
