@@ -10,23 +10,12 @@ PyTorch uses as many threads as the C++ pool (torch.set_num_threads).
 """
 import os
 import re
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
 
-
-def median_seconds(f, reps=7, warmup=2):
-    for _ in range(warmup):
-        f()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - t0)
-    return statistics.median(t)
+from bench_common import median_seconds
 
 
 def torch_times(act, n):

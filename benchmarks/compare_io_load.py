@@ -9,23 +9,12 @@ x.float().contiguous() for, and is timed on both sides too.
 Usage: compare_io_load.py BUILD/benchmarks/bench_io_load [file.pt]
 """
 import re
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
 
-
-def median_seconds(f, reps=51, warmup=5):
-    for _ in range(warmup):
-        f()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        t.append(time.perf_counter() - t0)
-    return statistics.median(t)
+from bench_common import median_seconds
 
 
 def main():
@@ -38,13 +27,13 @@ def main():
     m = re.search(r"result load_ms=([\d.]+) load_nocrc_ms=([\d.]+) load_tensors_ms=([\d.]+)", out)
     ours_load, ours_tensors = float(m.group(1)), float(m.group(3))
     torch.set_num_threads(1)
-    t_load = 1e3 * median_seconds(lambda: torch.load(path, weights_only=True))
+    t_load = 1e3 * median_seconds(lambda: torch.load(path, weights_only=True), 51, 5)
 
     def load_tensors():
         d = torch.load(path, weights_only=True)
         return d["x"].float().contiguous(), d["y"].contiguous()
 
-    t_tensors = 1e3 * median_seconds(load_tensors)
+    t_tensors = 1e3 * median_seconds(load_tensors, 51, 5)
     print(f"PyTorch {torch.__version__}")
     print(f"  {'':34}{'neuralop ms':>12}{'torch ms':>10}{'torch / neuralop':>18}")
     for what, ours, theirs in (("load", ours_load, t_load), ("load + contiguous float32", ours_tensors, t_tensors)):

@@ -17,6 +17,19 @@
 
 namespace neuralop::io {
 
+namespace detail {
+// CRC-32 (zlib's) of any length: zlib counts in uInt, so feed at most 1 GiB per call.
+inline std::uint32_t crc32_of(std::span<const std::byte> b) {
+  uLong c = ::crc32(0L, Z_NULL, 0);
+  for (std::size_t done = 0; done < b.size();) {
+    const std::size_t n = std::min<std::size_t>(b.size() - done, std::size_t(1) << 30);
+    c = ::crc32(c, reinterpret_cast<const Bytef*>(b.data() + done), static_cast<uInt>(n));
+    done += n;
+  }
+  return static_cast<std::uint32_t>(c);
+}
+}  // namespace detail
+
 struct ZipEntry {
   std::string name;
   std::uint16_t method = 0;  // 0 stored, 8 deflated
@@ -98,13 +111,7 @@ class ZipReader {
     throw_error<io_error>(where_, ": ", std::forward<A>(a)...);
   }
   void check_crc(const ZipEntry& e, std::span<const std::byte> b) const {
-    uLong c = ::crc32(0L, Z_NULL, 0);
-    for (std::size_t done = 0; done < b.size();) {
-      const std::size_t n = std::min<std::size_t>(b.size() - done, std::size_t(1) << 30);
-      c = ::crc32(c, reinterpret_cast<const Bytef*>(b.data() + done), static_cast<uInt>(n));
-      done += n;
-    }
-    if (static_cast<std::uint32_t>(c) != e.crc32)
+    if (detail::crc32_of(b) != e.crc32)
       fail("member '", e.name, "': CRC-32 mismatch (corrupt data)");
   }
 
@@ -195,7 +202,7 @@ class ZipWriter {
     ZipEntry e;
     e.name = std::string(name);
     e.size = data.size();
-    e.crc32 = crc(data);
+    e.crc32 = detail::crc32_of(data);
     std::vector<std::byte> packed;
     std::span<const std::byte> body = data;
     if (opt_.deflate) {
@@ -314,15 +321,6 @@ class ZipWriter {
   ZipWriteOptions opt_;
   std::vector<ZipEntry> entries_;
 
-  static std::uint32_t crc(std::span<const std::byte> b) {
-    uLong c = ::crc32(0L, Z_NULL, 0);
-    for (std::size_t done = 0; done < b.size();) {
-      const std::size_t n = std::min<std::size_t>(b.size() - done, std::size_t(1) << 30);
-      c = ::crc32(c, reinterpret_cast<const Bytef*>(b.data() + done), static_cast<uInt>(n));
-      done += n;
-    }
-    return static_cast<std::uint32_t>(c);
-  }
   static std::vector<std::byte> deflate(std::span<const std::byte> in, std::string_view name) {
     z_stream z{};
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
