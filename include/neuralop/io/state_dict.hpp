@@ -88,7 +88,7 @@ inline StateDict state_dict_from_value(const Value& v) {
 // An OrderedDict of the tensors (and "_metadata" when it is set and saveable).
 inline Value to_value(const StateDict& sd, bool with_metadata = true) {
   Value v = Value::ordered_dict();
-  for (const auto& [k, t] : sd) v.set(k, t);
+  for (const auto& [k, t] : sd) v.append_item(k, t);  // names are unique already
   if (with_metadata && !sd.metadata.is_none()) v.set("_metadata", sd.metadata);
   return v;
 }
