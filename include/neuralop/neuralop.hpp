@@ -18,6 +18,7 @@
 #include "neuralop/autograd/autograd.hpp"
 #include "neuralop/autograd/gradcheck.hpp"
 
+#include "neuralop/ops/fft.hpp"
 #include "neuralop/ops/matmul.hpp"
 #include "neuralop/ops/reduce.hpp"
 #include "neuralop/ops/shape_ops.hpp"

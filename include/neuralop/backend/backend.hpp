@@ -5,7 +5,9 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
+#include "neuralop/backend/cpu/fft.hpp"
 #include "neuralop/backend/cpu/gemm.hpp"
 #include "neuralop/backend/cpu/reduce.hpp"
 #include "neuralop/backend/loop.hpp"
@@ -44,6 +46,7 @@ concept Backend = requires(float* f, const float* cf, double* d, std::size_t n, 
   // reductions, GEMM, random fills
   B::template reduce<float>(ReduceOp::sum, cf, shape, mask, 4, f);
   B::template gemm<float, Trans::N, Trans::T>(gs, 1.f, cf, cf, 0.f, f);
+  B::template fft<float>(FftKind::r2c, i, std::span<const index_t>(shape, 2), i, cf, f);
   B::template fill_random<Distribution::normal, double>(d, i, u, u, 0.0, 1.0);
 };
 

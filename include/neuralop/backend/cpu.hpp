@@ -8,6 +8,7 @@
 
 #include "neuralop/backend/backend.hpp"
 #include "neuralop/backend/cpu/allocator.hpp"
+#include "neuralop/backend/cpu/fft.hpp"
 #include "neuralop/backend/cpu/gemm.hpp"
 #include "neuralop/backend/cpu/reduce.hpp"
 #include "neuralop/backend/cpu/thread_pool.hpp"
@@ -104,6 +105,15 @@ struct cpu {
   template <class T, Trans ta, Trans tb>
   static void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
     cpu_detail::gemm<T, ta, tb>(s, alpha, A, B, beta, C);
+  }
+
+  // ---- FFTs (unnormalised) of the middle axes of a contiguous [outer, n..., inner] array; R is
+  // the real type (float, double). See FftKind for the r2c / c2r half-spectrum layout.
+  template <class R>
+  static void fft(FftKind kind, index_t outer, std::span<const index_t> n, index_t inner, const void* in, void* out) {
+    cpu_detail::fft<R>(
+        kind, outer, n, inner, in, out, [](index_t tasks, auto&& f) { cpu_detail::ThreadPool::instance().parallel_for(tasks, f); },
+        num_threads());
   }
 
   // ---- random fills: element i takes value i of the counter stream starting at `offset`

@@ -44,6 +44,8 @@ struct cuda {
   static void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C);
   template <Distribution D, class R>
   static void fill_random(R* dst, index_t n, std::uint64_t seed, std::uint64_t offset, R a, R b);
+  template <class R>
+  static void fft(FftKind kind, index_t outer, std::span<const index_t> n, index_t inner, const void* in, void* out);
 };
 
 static_assert(Backend<cuda>, "the cuda policy must offer the backend interface");
