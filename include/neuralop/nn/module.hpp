@@ -1,0 +1,138 @@
+// Module and Parameter: layers own their parameters (Vars that require grad) and register them,
+// and their sub-layers, under NeuralOperator's names, so that named_parameters() / state_dict()
+// keys equal PyTorch's `model.state_dict()` keys and load_state_dict reads a .pt file directly.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "neuralop/autograd/var.hpp"
+#include "neuralop/io/state_dict.hpp"
+
+namespace neuralop::nn {
+
+// The type-erased face of a parameter: what state_dicts, optimizers and counters need.
+class ParameterBase {
+ public:
+  virtual ~ParameterBase() = default;
+  virtual io::DType dtype() const = 0;
+  virtual std::vector<index_t> shape() const = 0;
+  virtual index_t numel() const = 0;
+  virtual io::RawTensor to_raw() const = 0;
+  // Copies t in (shape must match exactly; a real dtype converts to the parameter's, as
+  // torch's copy_ does); `name` is the full state_dict key, for messages.
+  virtual void load(const io::RawTensor& t, const std::string& name) = 0;
+  virtual void zero_grad() = 0;
+};
+
+template <TensorScalar T, std::size_t R, class B = cpu>
+class Parameter final : public ParameterBase {
+ public:
+  Parameter() = default;
+  explicit Parameter(Tensor<T, R, B> value) : var(std::move(value), true) {}
+
+  Var<T, R, B> var;
+
+  io::DType dtype() const override { return io::dtype_of<T>; }
+  std::vector<index_t> shape() const override { return {var.shape().begin(), var.shape().end()}; }
+  index_t numel() const override { return var.value().numel(); }
+  io::RawTensor to_raw() const override { return io::RawTensor::from_tensor(var.value()); }
+  void load(const io::RawTensor& t, const std::string& name) override {
+    if (t.shape != shape())
+      throw_error<shape_error>("load_state_dict: '", name, "' has shape ", format_shape(t.shape), " in the file, the model's is ",
+                               format_shape(shape()));
+    const bool convert = !io::is_complex_dtype(t.dtype) && !is_complex_v<T>;
+    auto v = t.template to_tensor<T, R>(convert, "load_state_dict: '" + name + "'").template to<B>();
+    NoGradGuard ng;
+    var.mutable_value().assign(v);
+  }
+  void zero_grad() override { var.zero_grad(); }
+  // The Var, as expressions use it: y = x * p.
+  operator const Var<T, R, B>&() const { return var; }  // NOLINT(google-explicit-constructor)
+};
+
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  // Registration stores addresses of members: a module stays where it was built.
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // (state_dict key, parameter) in PyTorch's order: own parameters, then sub-modules'.
+  std::vector<std::pair<std::string, ParameterBase*>> named_parameters(const std::string& prefix = "") const {
+    std::vector<std::pair<std::string, ParameterBase*>> out;
+    collect(prefix, out);
+    return out;
+  }
+  std::vector<ParameterBase*> parameters() const {
+    std::vector<ParameterBase*> out;
+    for (auto& [n, p] : named_parameters()) out.push_back(p);
+    return out;
+  }
+  // The number of scalar parameters (a complex one counts once, as torch's numel).
+  index_t n_parameters() const {
+    index_t n = 0;
+    for (auto* p : parameters()) n += p->numel();
+    return n;
+  }
+  void zero_grad() {
+    for (auto* p : parameters()) p->zero_grad();
+  }
+
+  virtual void train(bool on = true) {
+    training_ = on;
+    for (auto& [n, m] : children_) m->train(on);
+  }
+  void eval() { train(false); }
+  bool training() const { return training_; }
+
+  io::StateDict state_dict() const {
+    io::StateDict sd;
+    for (auto& [n, p] : named_parameters()) sd.set(n, p->to_raw());
+    return sd;
+  }
+  // Every parameter must be in sd with its exact shape; with strict, sd must hold nothing else
+  // (NeuralOperator's "_metadata" aside). Errors name the keys and shapes.
+  void load_state_dict(const io::StateDict& sd, bool strict = true) {
+    const auto params = named_parameters();
+    std::vector<std::string> missing, unexpected;
+    for (auto& [n, p] : params)
+      if (!sd.contains(n)) missing.push_back(n);
+    if (strict)
+      for (const auto& [n, t] : sd) {
+        bool known = false;
+        for (auto& [pn, p] : params) known = known || pn == n;
+        if (!known) unexpected.push_back(n);
+      }
+    if (!missing.empty() || !unexpected.empty())
+      throw_error<value_error>("load_state_dict from ", sd.where(), ": ", list("missing keys", missing),
+                               !missing.empty() && !unexpected.empty() ? "; " : "", list("unexpected keys", unexpected));
+    for (auto& [n, p] : params) p->load(sd.at(n), n);
+  }
+
+ protected:
+  void register_parameter(std::string name, ParameterBase& p) { params_.emplace_back(std::move(name), &p); }
+  void register_module(std::string name, Module& m) { children_.emplace_back(std::move(name), &m); }
+
+ private:
+  std::vector<std::pair<std::string, ParameterBase*>> params_;
+  std::vector<std::pair<std::string, Module*>> children_;
+  bool training_ = true;
+
+  void collect(const std::string& prefix, std::vector<std::pair<std::string, ParameterBase*>>& out) const {
+    for (auto& [n, p] : params_) out.emplace_back(prefix + n, p);
+    for (auto& [n, m] : children_) m->collect(prefix + n + ".", out);
+  }
+  static std::string list(const char* what, const std::vector<std::string>& keys) {
+    if (keys.empty()) return "";
+    std::string s = std::string(what) + " (" + std::to_string(keys.size()) + "): ";
+    for (std::size_t i = 0; i < keys.size() && i < 8; ++i) s += (i ? ", '" : "'") + keys[i] + "'";
+    if (keys.size() > 8) s += ", ...";
+    return s;
+  }
+};
+
+}  // namespace neuralop::nn
