@@ -89,6 +89,18 @@ class Module {
   void eval() { train(false); }
   bool training() const { return training_; }
 
+  // This module's state_dict prefix ("fno_blocks.convs.0"); "" for the top module.
+  std::string path() const {
+    if (!parent_) return "";
+    const std::string p = parent_->path();
+    return p.empty() ? name_ : p + "." + name_;
+  }
+  // "SpectralConv 'fno_blocks.convs.0'" (or just the type for a top module), for messages.
+  std::string where(const char* type) const {
+    const std::string p = path();
+    return p.empty() ? std::string(type) : std::string(type) + " '" + p + "'";
+  }
+
   io::StateDict state_dict() const {
     io::StateDict sd;
     for (auto& [n, p] : named_parameters()) sd.set(n, p->to_raw());
@@ -115,12 +127,18 @@ class Module {
 
  protected:
   void register_parameter(std::string name, ParameterBase& p) { params_.emplace_back(std::move(name), &p); }
-  void register_module(std::string name, Module& m) { children_.emplace_back(std::move(name), &m); }
+  void register_module(std::string name, Module& m) {
+    m.parent_ = this;
+    m.name_ = name;
+    children_.emplace_back(std::move(name), &m);
+  }
 
  private:
   std::vector<std::pair<std::string, ParameterBase*>> params_;
   std::vector<std::pair<std::string, Module*>> children_;
   bool training_ = true;
+  const Module* parent_ = nullptr;
+  std::string name_;
 
   void collect(const std::string& prefix, std::vector<std::pair<std::string, ParameterBase*>>& out) const {
     for (auto& [n, p] : params_) out.emplace_back(prefix + n, p);

@@ -119,8 +119,8 @@ class SpectralConv : public Module {
   Var<T, R, B> forward(const Var<T, R, B>& x, std::optional<Shape<D>> output_shape = std::nullopt) const {
     const Shape<R>& xs = x.shape();
     if (xs[1] != opt_.in_channels)
-      throw_error<shape_error>("SpectralConv: input ", format_shape(xs), " has ", xs[1], " channels, the layer takes ",
-                               opt_.in_channels);
+      throw_error<shape_error>(where("SpectralConv"), ": input ", format_shape(xs), " has ", xs[1],
+                               " channels, the layer takes ", opt_.in_channels);
     std::array<index_t, D> fft_size{}, kept{}, start{};
     for (std::size_t i = 0; i < D; ++i) {
       fft_size[i] = i + 1 == D ? xs[i + 2] / 2 + 1 : xs[i + 2];
