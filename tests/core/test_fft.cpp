@@ -105,7 +105,8 @@ TEST_CASE("rfftn over 1, 2 and 3 axes matches the naive DFT, every norm, odd and
 
 TEST_CASE("irfftn with s: resizing at the end, non-Hermitian input read as torch reads it") {
   Generator gen(4);
-  for (auto [n0, n1] : {std::pair<index_t, index_t>{4, 6}, {7, 5}, {3, 8}, {8, 9}}) {
+  for (const auto& sizes : {std::pair<index_t, index_t>{4, 6}, {7, 5}, {3, 8}, {8, 9}}) {
+    const index_t n0 = sizes.first, n1 = sizes.second;  // not a structured binding: CAPTURE is a lambda
     CAPTURE(n0);
     CAPTURE(n1);
     // A random (not Hermitian) half spectrum of a 5 x 7 grid, read back on an n0 x n1 grid.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,8 @@ class ParameterBase {
   // torch's copy_ does); `name` is the full state_dict key, for messages.
   virtual void load(const io::RawTensor& t, const std::string& name) = 0;
   virtual void zero_grad() = 0;
+  // The accumulated gradient (a copy), or nullopt before any backward reached the parameter.
+  virtual std::optional<io::RawTensor> grad_raw() const = 0;
 };
 
 template <TensorScalar T, std::size_t R, class B = cpu>
@@ -49,6 +52,10 @@ class Parameter final : public ParameterBase {
     var.mutable_value().assign(v);
   }
   void zero_grad() override { var.zero_grad(); }
+  std::optional<io::RawTensor> grad_raw() const override {
+    if (!var.has_grad()) return std::nullopt;
+    return io::RawTensor::from_tensor(var.grad());
+  }
   // The Var, as expressions use it: y = x * p.
   operator const Var<T, R, B>&() const { return var; }  // NOLINT(google-explicit-constructor)
 };

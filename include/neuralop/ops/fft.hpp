@@ -154,7 +154,7 @@ void double_inner_bins(Tensor<C, R, B>& G, int axis, index_t n_last) {
 template <std::size_t K, class Rl, std::size_t R, class B>
   requires std::is_floating_point_v<Rl>
 Tensor<std::complex<Rl>, R, B> rfftn(const Tensor<Rl, R, B>& x, FftNorm norm = FftNorm::backward) {
-  const int first = int(R - K);
+  constexpr int first = int(R - K);
   detail::check_fft_axes<K>("rfftn", x.shape(), first);
   auto y = detail::r2c<K>(x, first);
   detail::scale_in_place(y, detail::fft_scale(norm, true, detail::product(std::get<1>(detail::fft_split<K>(x.shape(), first)))));
@@ -163,13 +163,13 @@ Tensor<std::complex<Rl>, R, B> rfftn(const Tensor<Rl, R, B>& x, FftNorm norm = F
 template <std::size_t K, class Rl, std::size_t R, class B>
   requires std::is_floating_point_v<Rl>
 Var<std::complex<Rl>, R, B> rfftn(const Var<Rl, R, B>& x, FftNorm norm = FftNorm::backward) {
-  const int first = int(R - K);
+  constexpr int first = int(R - K);
   const index_t n_last = x.shape()[R - 1];
   const double c = detail::fft_scale(norm, true, detail::product(std::get<1>(detail::fft_split<K>(x.shape(), first))));
   // dL/dx = c Re(F^H pad(g)) = c · c2r(h), h = g with the bins a real inverse doubles halved.
   return record_op(
       "rfftn", rfftn<K>(x.value(), norm),
-      [xs = x.slot_ptr(), first, n_last, c](const Tensor<std::complex<Rl>, R, B>& g) {
+      [xs = x.slot_ptr(), n_last, c](const Tensor<std::complex<Rl>, R, B>& g) {
         auto h = g.clone();
         const index_t m = h.shape()[R - 1], twice = n_last - m;
         if (twice > 0) {
@@ -189,7 +189,7 @@ Var<std::complex<Rl>, R, B> rfftn(const Var<Rl, R, B>& x, FftNorm norm = FftNorm
 template <std::size_t K, class Rl, std::size_t R, class B>
 Tensor<Rl, R, B> irfftn(const Tensor<std::complex<Rl>, R, B>& X, const std::array<index_t, K>& s,
                         FftNorm norm = FftNorm::backward) {
-  const int first = int(R - K);
+  constexpr int first = int(R - K);
   detail::check_fft_axes<K>("irfftn", X.shape(), first);
   std::array<index_t, K> bins = s;
   bins[K - 1] = s[K - 1] / 2 + 1;
@@ -200,7 +200,7 @@ Tensor<Rl, R, B> irfftn(const Tensor<std::complex<Rl>, R, B>& X, const std::arra
 template <std::size_t K, class Rl, std::size_t R, class B>
 Var<Rl, R, B> irfftn(const Var<std::complex<Rl>, R, B>& X, const std::array<index_t, K>& s,
                      FftNorm norm = FftNorm::backward) {
-  const int first = int(R - K);
+  constexpr int first = int(R - K);
   detail::check_fft_axes<K>("irfftn", X.shape(), first);
   std::array<index_t, K> bins = s;
   bins[K - 1] = s[K - 1] / 2 + 1;
@@ -210,7 +210,7 @@ Var<Rl, R, B> irfftn(const Var<std::complex<Rl>, R, B>& X, const std::array<inde
   // dL/dX = d · rfftn(g) with the bins the real inverse counts twice doubled.
   return record_op(
       "irfftn", irfftn<K>(Xr.value(), s, norm),
-      [xs = Xr.slot_ptr(), first, n_last, d](const Tensor<Rl, R, B>& g) {
+      [xs = Xr.slot_ptr(), n_last, d](const Tensor<Rl, R, B>& g) {
         auto G = detail::r2c<K>(g, first);
         detail::double_inner_bins(G, int(R - 1), n_last);
         detail::scale_in_place(G, d);

@@ -177,7 +177,8 @@ void fft(FftKind kind, index_t outer, std::span<const index_t> sizes, index_t in
     n.push_back(static_cast<int>(s));
   }
   if (outer <= 0 || inner <= 0) return;
-  const auto [in_elems, out_elems] = fft_element_counts(kind, n);
+  const auto counts = fft_element_counts(kind, n);  // not a structured binding: lambdas capture it
+  const std::size_t in_elems = counts.first, out_elems = counts.second;
   const std::size_t in_item = kind == FftKind::r2c ? sizeof(R) : 2 * sizeof(R);
   const std::size_t out_item = kind == FftKind::c2r ? sizeof(R) : 2 * sizeof(R);
   if (inner > INT32_MAX || std::size_t(inner) * std::max(in_elems, out_elems) > std::size_t(INT32_MAX))
