@@ -10,8 +10,8 @@ Configurations (FNO with NeuralOperator's defaults: 4 layers, 1 in / 1 out chann
   e  FNO-3D batch 4,  hidden 32, modes (8, 8, 8), 32^3
   sc_b  SpectralConv alone on (b): 64 -> 64 channels, modes (16, 16), batch 16, 64x64
 Time: median wall time, forward under no_grad, and forward + backward of sum(y).
-Memory: growth of the process's maximum resident set over the timed runs (each PyTorch
-configuration in a fresh process); for C++ also the allocator's peak of live tensors.
+Memory: growth of the process's maximum resident set over the timed runs, each configuration
+in a fresh process on both sides; for C++ also the allocator's peak of live tensors.
 
 Usage: compare_fno.py BUILD/benchmarks/bench_fno [config ...]
 """
@@ -66,7 +66,8 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     names = sys.argv[2:] or list(CONFIGS)
-    out = subprocess.run([sys.argv[1], *names], check=True, capture_output=True, text=True).stdout
+    # One process per configuration on both sides, so that each max-RSS growth is its own.
+    out = "".join(subprocess.run([sys.argv[1], n], check=True, capture_output=True, text=True).stdout for n in names)
     print(out)
     threads = int(re.search(r"(\d+) threads", out).group(1))
     ours = {m.group(1): dict(fwd=float(m.group(2)), fwdbwd=float(m.group(3)), peak=float(m.group(4)), rss=float(m.group(5)))

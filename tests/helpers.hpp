@@ -66,6 +66,18 @@ std::string error_message(F&& f) {
   return "";
 }
 
+// Relative L2 distance ||a - b|| / ||b|| of two equally long sequences (real or complex).
+template <class A, class B>
+double rel_l2(const std::vector<A>& a, const std::vector<B>& b) {
+  REQUIRE(a.size() == b.size());
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num += std::norm(std::complex<double>(a[i]) - std::complex<double>(b[i]));
+    den += std::norm(std::complex<double>(b[i]));
+  }
+  return std::sqrt(num / std::max(den, 1e-300));
+}
+
 }  // namespace test
 
 // gradcheck(f, inputs...) must pass; on failure the report of the first mismatches is shown.

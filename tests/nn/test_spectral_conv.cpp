@@ -23,13 +23,7 @@ template <class T, std::size_t R>
 double rel_l2(const Tensor<T, R>& got, const io::Value& want) {
   const auto w = want.as<Tensor<T, R>>();
   REQUIRE(got.shape() == w.shape());
-  const auto a = got.to_vector(), b = w.to_vector();
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num += std::norm(std::complex<double>(a[i]) - std::complex<double>(b[i]));
-    den += std::norm(std::complex<double>(b[i]));
-  }
-  return std::sqrt(num / std::max(den, 1e-300));
+  return test::rel_l2(got.to_vector(), w.to_vector());
 }
 
 std::vector<int> ints(const io::Value& v) {

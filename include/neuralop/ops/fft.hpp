@@ -221,25 +221,28 @@ Var<Rl, R, B> irfftn(const Var<std::complex<Rl>, R, B>& X, const std::array<inde
 
 // ---------------------------------------------------------------- fftn / ifftn (complex)
 // Over the K axes starting at `first` (default: the last K); optional output sizes s.
+namespace detail {
+template <std::size_t K, class C, std::size_t R, class B>
+Tensor<C, R, B> c2c_scaled(const char* op, const Tensor<C, R, B>& x, FftNorm norm, int first,
+                           std::optional<std::array<index_t, K>> s, bool inverse) {
+  check_fft_axes<K>(op, x.shape(), first);
+  const auto xr = s ? resize_end<K>(x, first, *s) : x;
+  auto y = c2c<K>(xr, first, inverse);
+  scale_in_place(y, fft_scale(norm, !inverse, product(std::get<1>(fft_split<K>(xr.shape(), first)))));
+  return y;
+}
+}  // namespace detail
 template <std::size_t K, class C, std::size_t R, class B>
   requires is_complex_v<C>
 Tensor<C, R, B> fftn(const Tensor<C, R, B>& x, FftNorm norm = FftNorm::backward, int first = int(R - K),
                      std::optional<std::array<index_t, K>> s = std::nullopt) {
-  detail::check_fft_axes<K>("fftn", x.shape(), first);
-  const auto xr = s ? detail::resize_end<K>(x, first, *s) : x;
-  auto y = detail::c2c<K>(xr, first, false);
-  detail::scale_in_place(y, detail::fft_scale(norm, true, detail::product(std::get<1>(detail::fft_split<K>(xr.shape(), first)))));
-  return y;
+  return detail::c2c_scaled<K>("fftn", x, norm, first, s, false);
 }
 template <std::size_t K, class C, std::size_t R, class B>
   requires is_complex_v<C>
 Tensor<C, R, B> ifftn(const Tensor<C, R, B>& x, FftNorm norm = FftNorm::backward, int first = int(R - K),
                       std::optional<std::array<index_t, K>> s = std::nullopt) {
-  detail::check_fft_axes<K>("ifftn", x.shape(), first);
-  const auto xr = s ? detail::resize_end<K>(x, first, *s) : x;
-  auto y = detail::c2c<K>(xr, first, true);
-  detail::scale_in_place(y, detail::fft_scale(norm, false, detail::product(std::get<1>(detail::fft_split<K>(xr.shape(), first)))));
-  return y;
+  return detail::c2c_scaled<K>("ifftn", x, norm, first, s, true);
 }
 namespace detail {
 template <std::size_t K, class C, std::size_t R, class B>
@@ -248,8 +251,7 @@ Var<C, R, B> c2c_var(const char* op, const Var<C, R, B>& x, FftNorm norm, int fi
   check_fft_axes<K>(op, x.shape(), first);
   const auto xr = s ? resize_end<K>(x, first, *s) : x;
   const double c = fft_scale(norm, !inverse, product(std::get<1>(fft_split<K>(xr.shape(), first))));
-  auto y = c2c<K>(xr.value(), first, inverse);
-  scale_in_place(y, c);
+  auto y = c2c_scaled<K>(op, xr.value(), norm, first, std::nullopt, inverse);
   // The adjoint of c·F is c·F^H: the transform of the other sign, same factor.
   return record_op(
       op, std::move(y),
