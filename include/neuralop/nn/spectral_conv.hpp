@@ -12,6 +12,7 @@
 #include "neuralop/nn/module.hpp"
 #include "neuralop/ops/fft.hpp"
 #include "neuralop/ops/matmul.hpp"
+#include "neuralop/ops/spectral_contract.hpp"
 #include "neuralop/ops/shape_ops.hpp"
 
 namespace neuralop::nn {
@@ -30,6 +31,17 @@ struct SpectralConvOptions {
   bool enforce_hermitian_symmetry = false;
   std::optional<double> init_std = {};              // nullopt: "auto" = sqrt(2 / (in + out))
   std::string fft_norm = "forward";
+  // Weight factorization (tltorch's FactorizedTensor): "" or "dense", "tucker", "cp", "tt"
+  // (case-insensitive). rank: a fraction of the dense parameter count; rank_int, when set, is
+  // NeuralOperator's integer rank instead. implementation: "reconstructed" (NeuralOperator's
+  // SpectralConv default; FNOBlocks passes "factorized"). fixed_rank_modes: Tucker keeps mode 0.
+  std::string factorization = "";
+  double rank = 1.0;
+  std::optional<int> rank_int = {};
+  std::string implementation = "reconstructed";
+  bool fixed_rank_modes = false;
+  bool separable = false;  // depthwise weight [in, modes...], needs in == out
+  // complex_data is not an option: it is SpectralConv<D, std::complex<float>> (T complex).
 };
 
 namespace detail {
@@ -142,17 +154,7 @@ class SpectralConv : public Module {
         if (start[i] > 0) W = slice(W, ax, 0, kept[i]);
       }
     }
-    // out[b, o, k] = sum_i X[b, i, k] W[i, o, k]: a batch of (B x in) @ (in x out) over modes k.
-    const index_t nb = xs[0], ci = opt_.in_channels, co = opt_.out_channels;
-    index_t m = 1;
-    for (auto k : kept) m *= k;
-    const auto Xm = permute(reshape(X, Shape<3>{nb, ci, m}), {2, 0, 1});  // [m, B, in]
-    const auto Wm = permute(reshape(W, Shape<3>{ci, co, m}), {2, 0, 1});  // [m, in, out]
-    Shape<R> ks{};
-    ks[0] = nb;
-    ks[1] = co;
-    for (std::size_t i = 0; i < D; ++i) ks[i + 2] = kept[i];
-    auto Y = reshape(permute(matmul(Xm, Wm), {1, 2, 0}), ks);  // [B, out, k...]
+    auto Y = spectral_contract_dense(X, W);  // [B, out, k...]
     // Back into a zero spectrum of the input's size, then to standard order.
     Pads<R> pads{};
     for (std::size_t i = 0; i < D; ++i) {
