@@ -165,3 +165,28 @@ TEST_CASE("values not needed by any reverse rule are not kept alive by the graph
   L.backward();
   CHECK(x.grad().at(3, 7) == 2.f);
 }
+
+TEST_CASE("a sum of results keeps neither summand alive; leaves under a product are kept") {
+  cpu::empty_cache();
+  auto x = Var<float, 2>(Tensor<float, 2>::normal({256, 256}), true);
+  auto w = Var<float, 2>(Tensor<float, 2>::normal({1, 256}), true);
+  const auto bytes = 256 * 256 * 4;
+  const auto base = cpu::memory_stats().in_use;
+  Var<float, 2> s;
+  {
+    Var<float, 2> u = x * 3.f;    // keeps nothing of its own (x is the caller's)
+    Var<float, 2> v = exp(x);     // keeps x
+    Var<float, 2> g = gelu(x);
+    s = u - v + g * w + 2.f * u;  // keeps g (its product with w needs it) and w, not u or v
+  }
+  CHECK(cpu::memory_stats().in_use <= base + 2 * bytes + 4096);  // s and g
+  s.backward(Tensor<float, 2>::ones({256, 256}));
+  const auto xv = x.value(), wv = w.value();
+  const double x0 = xv.at(5, 9);
+  const double phi = 0.5 * (1 + std::erf(x0 / std::sqrt(2.0)));
+  const double dgelu = phi + x0 * std::exp(-0.5 * x0 * x0) / std::sqrt(2 * M_PI);
+  CHECK(x.grad().at(5, 9) == doctest::Approx(3 - std::exp(x0) + dgelu * wv.at(0, 9) + 6).epsilon(1e-4));
+  double gw = 0;
+  for (index_t i = 0; i < 256; ++i) gw += 0.5 * xv.at(i, 9) * (1 + std::erf(xv.at(i, 9) / std::sqrt(2.0)));
+  CHECK(w.grad().at(0, 9) == doctest::Approx(gw).epsilon(1e-3));
+}

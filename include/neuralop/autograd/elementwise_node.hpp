@@ -34,14 +34,76 @@ Tensor<T, r, B> reduce_to_shape(const Tensor<T, R, B>& g, const Shape<r>& target
   return out;
 }
 
+// Which leaves' values the fused backward reads. A leaf reached from the root through linear
+// operations only (+, -, negation, scaling by a constant) receives a gradient that does not depend
+// on any value, so the node need not keep it alive: `conv(x) + skip(x)` keeps neither summand,
+// as PyTorch's add saves nothing. Unknown node types keep every leaf below them.
+template <class X>
+struct LeafValueUse {
+  static constexpr void fill(bool* needed, int& i, bool) {
+    for (int j = 0; j < X::template kernel_type<1>::n_leaves; ++j) needed[i++] = true;
+  }
+};
+template <class T, std::size_t R, class B>
+struct LeafValueUse<TensorLeaf<T, R, B>> {
+  static constexpr void fill(bool* needed, int& i, bool linear) { needed[i++] = !linear; }
+};
+template <class T, std::size_t R, class B>
+struct LeafValueUse<VarLeaf<T, R, B>> {
+  static constexpr void fill(bool* needed, int& i, bool linear) { needed[i++] = !linear; }
+};
+template <class Op, class A>
+struct LeafValueUse<UnaryExpr<Op, A>> {
+  static constexpr void fill(bool* needed, int& i, bool linear) {
+    LeafValueUse<A>::fill(needed, i, linear && std::is_same_v<Op, fn::Neg>);
+  }
+};
+template <class Op, class A, class Bx>
+struct LeafValueUse<BinaryExpr<Op, A, Bx>> {
+  template <class L>
+  static constexpr bool is_scalar = requires { typename L::value_type; } && std::is_same_v<L, ScalarLeaf<typename L::value_type>>;
+  static constexpr void fill(bool* needed, int& i, bool linear) {
+    const bool add = std::is_same_v<Op, fn::Add> || std::is_same_v<Op, fn::Sub>;
+    const bool scaled_a = (std::is_same_v<Op, fn::Mul> || std::is_same_v<Op, fn::Div>) && is_scalar<Bx>;
+    const bool scaled_b = std::is_same_v<Op, fn::Mul> && is_scalar<A>;
+    LeafValueUse<A>::fill(needed, i, linear && (add || scaled_a));
+    LeafValueUse<Bx>::fill(needed, i, linear && (add || scaled_b));
+  }
+};
+template <class X, int N>
+constexpr std::array<bool, (N > 0 ? N : 1)> leaf_values_needed() {
+  std::array<bool, (N > 0 ? N : 1)> needed{};
+  int i = 0;
+  LeafValueUse<X>::fill(needed.data(), i, true);
+  return needed;
+}
+
+// What a dropped leaf reads in the recomputation: one zero, broadcast (its value is unused).
+template <class T>
+const T* zero_scalar() {
+  alignas(64) static const T zero[1] = {};
+  return zero;
+}
+
 template <class X, std::size_t R>
 class ElementwiseNode final : public Node {
  public:
   using T = typename X::value_type;
   using B = typename X::backend;
 
+  static constexpr int n_leaves = X::template kernel_type<R>::n_leaves;
+  static constexpr auto needed = leaf_values_needed<X, n_leaves>();
+
   ElementwiseNode(const X& x, const Shape<R>& shape) : x_(x), shape_(shape) {
-    x.visit_leaves([&](const auto& leaf) { versions_.push_back(leaf.tensor_leaf().owner->version()); });
+    int i = 0;
+    // x_ is this node's own copy: dropping the storage of the leaves whose values backward never
+    // reads (they keep their gradient slots) frees those tensors as soon as nothing else holds them.
+    x_->visit_leaves([&](const auto& leaf) {
+      auto& tl = const_cast<std::remove_cvref_t<decltype(leaf.tensor_leaf())>&>(leaf.tensor_leaf());
+      versions_.push_back(needed[std::size_t(i)] ? tl.owner->version() : 0);
+      if (!needed[std::size_t(i)]) tl.owner.reset();
+      ++i;
+    });
   }
   const char* name() const override { return "elementwise"; }
   void release() override {
@@ -94,8 +156,12 @@ class ElementwiseNode final : public Node {
     });
     std::size_t i = 0;
     auto bind = [&](auto& kleaf) {
-      const Sink& s = sinks[i++];
       using LT = std::remove_pointer_t<decltype(kleaf.sink)>;
+      if (!needed[i]) {
+        kleaf.base = zero_scalar<LT>();
+        for (auto& st : kleaf.st) st = 0;
+      }
+      const Sink& s = sinks[i++];
       kleaf.sink0 = kleaf.sink = static_cast<LT*>(s.data);
       kleaf.accumulate = s.accumulate;
       kleaf.sink_block_stride = s.block_stride;
@@ -156,6 +222,10 @@ class ElementwiseNode final : public Node {
   void check_versions(const X& x) const {
     std::size_t i = 0;
     x.visit_leaves([&](const auto& leaf) {
+      if (!needed[i]) {
+        ++i;
+        return;
+      }
       const std::uint64_t saved = versions_[i++];
       const auto& tl = leaf.tensor_leaf();
       if (tl.owner->version() != saved)
