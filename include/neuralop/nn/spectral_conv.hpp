@@ -196,7 +196,8 @@ class SpectralConv : public Module {
           throw_error<value_error>(where("SpectralConv"), ": output_shape ", format_shape(*output_shape), " must be positive");
     const bool centre_all = complex_data && opt_.complex_center_last_axis;
     // Axes whose kept modes are centred on frequency 0 (after fftshift); the others keep 0..k-1.
-    const auto centred = [centre_all](std::size_t i) { return i + 1 < D || centre_all; };
+    std::array<bool, D> centred{};
+    for (std::size_t i = 0; i < D; ++i) centred[i] = i + 1 < D || centre_all;
     std::array<index_t, D> fft_size{}, kept{}, start{};
     for (std::size_t i = 0; i < D; ++i) {
       fft_size[i] = (!complex_data && i + 1 == D) ? xs[i + 2] / 2 + 1 : xs[i + 2];
@@ -220,7 +221,7 @@ class SpectralConv : public Module {
     for (std::size_t i = 0; i < D; ++i) {
       const int ax = int(i + 2);
       const index_t c = fft_size[i] / 2;  // index of frequency 0 after the shift
-      if (centred(i)) X = slice(X, ax, c - kept[i] / 2, c - kept[i] / 2 + kept[i]);
+      if (centred[i]) X = slice(X, ax, c - kept[i] / 2, c - kept[i] / 2 + kept[i]);
       else if (kept[i] < fft_size[i]) X = slice(X, ax, 0, kept[i]);
       const bool from_start = !complex_data && i + 1 == D;
       wr[i] = from_start ? std::pair<index_t, index_t>{0, kept[i]}
@@ -230,7 +231,7 @@ class SpectralConv : public Module {
     // Back into a zero spectrum of the input's size.
     Pads<R> pads{};
     for (std::size_t i = 0; i < D; ++i) {
-      const index_t before = centred(i) ? fft_size[i] / 2 - kept[i] / 2 : 0;
+      const index_t before = centred[i] ? fft_size[i] / 2 - kept[i] / 2 : 0;
       pads[i + 2] = {before, fft_size[i] - kept[i] - before};
     }
     Y = pad(Y, pads);
