@@ -108,15 +108,24 @@ class Module {
     return p.empty() ? std::string(type) : std::string(type) + " '" + p + "'";
   }
 
+  // Buffers (BatchNorm's running statistics): state that is saved and loaded but not trained.
+  std::vector<std::pair<std::string, ParameterBase*>> named_buffers(const std::string& prefix = "") const {
+    std::vector<std::pair<std::string, ParameterBase*>> out;
+    collect_state(prefix, out, false);
+    return out;
+  }
+
+  // Parameters and buffers in torch's state_dict order: per module its parameters, then its
+  // buffers, then its sub-modules'.
   io::StateDict state_dict() const {
     io::StateDict sd;
-    for (auto& [n, p] : named_parameters()) sd.set(n, p->to_raw());
+    for (auto& [n, p] : named_state()) sd.set(n, p->to_raw());
     return sd;
   }
   // Every parameter must be in sd with its exact shape; with strict, sd must hold nothing else
   // (NeuralOperator's "_metadata" aside). Errors name the keys and shapes.
   void load_state_dict(const io::StateDict& sd, bool strict = true) {
-    const auto params = named_parameters();
+    const auto params = named_state();
     std::vector<std::string> missing, unexpected;
     for (auto& [n, p] : params)
       if (!sd.contains(n)) missing.push_back(n);
@@ -134,6 +143,7 @@ class Module {
 
  protected:
   void register_parameter(std::string name, ParameterBase& p) { params_.emplace_back(std::move(name), &p); }
+  void register_buffer(std::string name, ParameterBase& b) { buffers_.emplace_back(std::move(name), &b); }
   void register_module(std::string name, Module& m) {
     m.parent_ = this;
     m.name_ = name;
@@ -141,7 +151,7 @@ class Module {
   }
 
  private:
-  std::vector<std::pair<std::string, ParameterBase*>> params_;
+  std::vector<std::pair<std::string, ParameterBase*>> params_, buffers_;
   std::vector<std::pair<std::string, Module*>> children_;
   bool training_ = true;
   const Module* parent_ = nullptr;
@@ -150,6 +160,17 @@ class Module {
   void collect(const std::string& prefix, std::vector<std::pair<std::string, ParameterBase*>>& out) const {
     for (auto& [n, p] : params_) out.emplace_back(prefix + n, p);
     for (auto& [n, m] : children_) m->collect(prefix + n + ".", out);
+  }
+  std::vector<std::pair<std::string, ParameterBase*>> named_state() const {
+    std::vector<std::pair<std::string, ParameterBase*>> out;
+    collect_state("", out, true);
+    return out;
+  }
+  void collect_state(const std::string& prefix, std::vector<std::pair<std::string, ParameterBase*>>& out, bool params) const {
+    if (params)
+      for (auto& [n, p] : params_) out.emplace_back(prefix + n, p);
+    for (auto& [n, b] : buffers_) out.emplace_back(prefix + n, b);
+    for (auto& [n, m] : children_) m->collect_state(prefix + n + ".", out, params);
   }
   static std::string list(const char* what, const std::vector<std::string>& keys) {
     if (keys.empty()) return "";
