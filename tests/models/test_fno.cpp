@@ -27,8 +27,9 @@ std::vector<int> ints(const io::Value& v) {
   return out;
 }
 
-FNOOptions options(const io::Value& o) {
-  FNOOptions f;
+template <class Options = FNOOptions>
+Options options(const io::Value& o) {
+  Options f;
   f.n_modes = ints(o.at("n_modes"));
   f.in_channels = o.at("in_channels").as<int>();
   f.out_channels = o.at("out_channels").as<int>();
@@ -110,7 +111,11 @@ std::vector<std::complex<float>> flat_grads_complex(const nn::Module& m) {
 template <std::size_t D>
 void check_case(const std::string& name, const io::Value& c) {
   CAPTURE(name);
-  FNO<D> model(options(c.at("options")));
+  const bool tfno = c.contains("model") && c.at("model").as<std::string>() == "tfno";
+  std::unique_ptr<FNO<D>> made = tfno ? std::make_unique<TFNO<D>>(options<TFNOOptions>(c.at("options")))
+                                      : std::make_unique<FNO<D>>(options(c.at("options")));
+  FNO<D>& model = *made;
+  if (tfno) CHECK(model.options().factorization == "tucker");
   const auto sd = io::state_dict_from_value(c.at("state_dict"));
   CHECK(model.state_dict().names() == sd.names());  // same keys, same order
   CHECK(model.n_parameters() == c.at("n_parameters").as<index_t>());
@@ -162,7 +167,7 @@ TEST_CASE("FNO 1D, 2D, 3D and option variants match neuraloperator: keys, counts
     }
     ++n;
   }
-  CHECK(n >= 23);
+  CHECK(n >= 27);
 }
 
 TEST_CASE("FNO: the Darcy recipe model has NeuralOperator's parameter count") {

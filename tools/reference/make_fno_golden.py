@@ -16,7 +16,7 @@ import os
 from collections import OrderedDict
 
 import torch
-from neuralop.models import FNO
+from neuralop.models import FNO, TFNO
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "models", "golden", "fno.pt")
 
@@ -71,6 +71,15 @@ CONFIGS = {
                                 (1, 1, 10, 10), dict(output_shape=(14, 9))),
     "fno2d_output_shape_per_layer": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3,
                                           n_layers=2), (1, 1, 10, 10), dict(output_shape=[(12, 12), (10, 7)])),
+    # factorized spectral weights: TFNO (Tucker, rank 0.1, "factorized"), and FNO with others
+    "tfno2d_default": (dict(n_modes=(6, 6), in_channels=1, out_channels=1, hidden_channels=4, n_layers=2),
+                       (1, 1, 8, 8), dict(model="tfno")),
+    "fno2d_tucker_reconstructed": (dict(n_modes=(6, 6), in_channels=1, out_channels=1, hidden_channels=4, n_layers=2,
+                                        factorization="tucker", rank=0.5, implementation="reconstructed"), (1, 1, 8, 8)),
+    "fno2d_cp": (dict(n_modes=(6, 6), in_channels=1, out_channels=1, hidden_channels=4, n_layers=2,
+                      factorization="cp", rank=0.3), (1, 1, 8, 8)),
+    "fno1d_tt": (dict(n_modes=(8,), in_channels=1, out_channels=1, hidden_channels=4, n_layers=2,
+                      factorization="tt", rank=0.4), (2, 1, 16)),
 }
 
 
@@ -112,7 +121,7 @@ def main():
     for i, (name, (kwargs, shape, *more)) in enumerate(CONFIGS.items()):
         extra = more[0] if more else {}
         torch.manual_seed(2000 + i)
-        model = FNO(**kwargs)
+        model = (TFNO if extra.get("model") == "tfno" else FNO)(**kwargs)
         if extra.get("mode") == "eval":
             # BatchNorm running statistics from one training-mode pass, then eval mode.
             with torch.no_grad():
@@ -131,6 +140,8 @@ def main():
                            n_parameters=sum(p.numel() for p in model.parameters()))
         if extra.get("mode"):
             case["mode"] = extra["mode"]
+        if extra.get("model"):
+            case["model"] = extra["model"]
         if "output_shape" in extra:
             os_ = extra["output_shape"]
             case["output_shape"] = list(os_) if isinstance(os_, tuple) else [list(s) for s in os_]
