@@ -16,6 +16,7 @@
 #include "neuralop/ops/fft.hpp"
 #include "neuralop/ops/matmul.hpp"
 #include "neuralop/ops/spectral_contract.hpp"
+#include "neuralop/ops/spectral_modes.hpp"
 #include "neuralop/ops/shape_ops.hpp"
 
 namespace neuralop::nn {
@@ -57,20 +58,6 @@ struct SpectralConvOptions {
 namespace detail {
 // Python's round(): half to even.
 inline index_t round_half_even(double v) { return static_cast<index_t>(std::nearbyint(v)); }
-
-// Keeps the real part of the entries at `index` of the last axis (Y[..., index].imag = 0). Its
-// adjoint does the same to the gradient.
-template <class C, std::size_t R, class B>
-Var<C, R, B> zero_imag_at(const Var<C, R, B>& y, index_t index) {
-  auto keep_real = [index](Tensor<C, R, B> t) {
-    auto v = t.slice(int(R - 1), index, index + 1);
-    v.assign((v + conj(v)) * C(0.5));
-    return t;
-  };
-  return record_op(
-      "zero_imag", keep_real(y.value().clone()),
-      [ys = y.slot_ptr(), keep_real](const Tensor<C, R, B>& g) { ys->accumulate_grad(keep_real(g.clone())); }, y);
-}
 }  // namespace detail
 
 template <std::size_t D, class T = float, class B = cpu>
@@ -204,72 +191,57 @@ class SpectralConv : public Module {
       start[i] = max_modes_[i] - std::min(fft_size[i], modes_[i]);
       kept[i] = max_modes_[i] - start[i];
     }
-    // Spectrum, shifted so that frequency 0 sits at n/2 on the shifted axes.
-    Var<C, R, B> X;
-    int n_shift = 0;
-    if constexpr (complex_data) {
-      X = fftn<D>(x, norm_);
-      n_shift = centre_all ? int(D) : D > 1 ? int(D) : 0;  // 2.0.0 shifts all axes, last included (d > 1)
-    } else {
-      X = rfftn<D>(x, norm_);
-      n_shift = int(D) - 1;
-    }
-    if (n_shift > 0) X = fftshift(X, 2, n_shift);
-    // Kept modes of the spectrum and rows of the weight. The weight is sliced from its centre
-    // ([start/2, M - ceil(start/2))) except the last axis of real data (from its start).
+    // Rows of the weight: sliced from its centre ([start/2, M - ceil(start/2))) except on the
+    // last axis of real data (from its start).
     std::array<std::pair<index_t, index_t>, D> wr{};
     for (std::size_t i = 0; i < D; ++i) {
-      const int ax = int(i + 2);
-      const index_t c = fft_size[i] / 2;  // index of frequency 0 after the shift
-      if (centred[i]) X = slice(X, ax, c - kept[i] / 2, c - kept[i] / 2 + kept[i]);
-      else if (kept[i] < fft_size[i]) X = slice(X, ax, 0, kept[i]);
       const bool from_start = !complex_data && i + 1 == D;
       wr[i] = from_start ? std::pair<index_t, index_t>{0, kept[i]}
                          : std::pair<index_t, index_t>{start[i] / 2, max_modes_[i] - (start[i] + 1) / 2};
     }
-    auto Y = full_ ? contract(X, *full_, wr) : contract(X, *sep_, wr);  // [B, out, k...]
-    // Back into a zero spectrum of the input's size.
-    Pads<R> pads{};
-    for (std::size_t i = 0; i < D; ++i) {
-      const index_t before = centred[i] ? fft_size[i] / 2 - kept[i] / 2 : 0;
-      pads[i + 2] = {before, fft_size[i] - kept[i] - before};
-    }
-    Y = pad(Y, pads);
     // Output size: output_shape, else round(N * scaling), else the input's.
-    std::array<index_t, D> S{};
-    for (std::size_t i = 0; i < D; ++i)
+    std::array<index_t, D> S{}, N{};
+    for (std::size_t i = 0; i < D; ++i) {
+      N[i] = xs[i + 2];
       S[i] = output_shape ? (*output_shape)[i]
                           : scaling_.empty() ? xs[i + 2] : detail::round_half_even(double(xs[i + 2]) * scaling_[i]);
-    if constexpr (complex_data) {
+    }
+    if constexpr (!complex_data) {
+      // Only the kept modes are transformed (ops/spectral_modes.hpp): the numbers of slicing
+      // fftshift(rfftn(x)), and of fftshift (2.0.0) or ifftshift (Hermitian variant) and irfftn
+      // with s = S of the zero-padded product, without forming either full spectrum.
+      const auto X = rfft_modes<D>(x, kept, norm_);
+      const auto Y = full_ ? contract(X, *full_, wr) : contract(X, *sep_, wr);  // [B, out, k...]
+      auto out = irfft_modes<D>(Y, N, S, norm_,
+                                opt_.enforce_hermitian_symmetry ? ModesPlacement::exact : ModesPlacement::neuralop);
+      if (opt_.bias) out = out + bias_.var;
+      return out;
+    } else {
+      // Spectrum, shifted so that frequency 0 sits at n/2 on the shifted axes: 2.0.0 shifts every
+      // axis, the last included, when d > 1; then the kept modes.
+      auto X = fftn<D>(x, norm_);
+      const int n_shift = centre_all ? int(D) : D > 1 ? int(D) : 0;
+      if (n_shift > 0) X = fftshift(X, 2, n_shift);
+      for (std::size_t i = 0; i < D; ++i) {
+        const int ax = int(i + 2);
+        const index_t c = fft_size[i] / 2;  // index of frequency 0 after the shift
+        if (centred[i]) X = slice(X, ax, c - kept[i] / 2, c - kept[i] / 2 + kept[i]);
+        else if (kept[i] < fft_size[i]) X = slice(X, ax, 0, kept[i]);
+      }
+      auto Y = full_ ? contract(X, *full_, wr) : contract(X, *sep_, wr);  // [B, out, k...]
+      // Back into a zero spectrum of the input's size.
+      Pads<R> pads{};
+      for (std::size_t i = 0; i < D; ++i) {
+        const index_t before = centred[i] ? fft_size[i] / 2 - kept[i] / 2 : 0;
+        pads[i + 2] = {before, fft_size[i] - kept[i] - before};
+      }
+      Y = pad(Y, pads);
       // 2.0.0: fftshift (again, not ifftshift) of the non-last axes only, so the last axis stays
       // shifted by N/2; then ifftn with s = S. Centred variant: ifftshift of every axis.
       if (centre_all) Y = ifftshift(Y, 2, int(D));
       else if constexpr (D > 1) Y = fftshift(Y, 2, int(D - 1));
       auto out = ifftn<D>(Y, norm_, 2, S);
       if (opt_.bias) return Var<C, R, B>(out + cast<C>(bias_.var));  // real bias, complex output
-      return out;
-    } else {
-      Var<T, R, B> out;
-      if (!opt_.enforce_hermitian_symmetry) {
-        // neuraloperator 2.0.0 (PyPI): fftshift again (not ifftshift: the two differ on odd
-        // sizes) and one irfftn with s = S.
-        if constexpr (D > 1) Y = fftshift(Y, 2, int(D - 1));
-        out = irfftn<D>(Y, S, norm_);
-      } else {
-        // Newer NeuralOperator sources: back to standard order with ifftshift, complex inverse
-        // over the non-last axes, keep the real part of bin 0 and (even S_last) of the last bin,
-        // real inverse of the last axis.
-        if constexpr (D > 1) {
-          Y = ifftshift(Y, 2, int(D - 1));
-          std::array<index_t, D - 1> s0{};
-          for (std::size_t i = 0; i + 1 < D; ++i) s0[i] = S[i];
-          Y = ifftn<D - 1>(Y, norm_, 2, s0);
-        }
-        Y = detail::zero_imag_at(Y, 0);
-        if (S[D - 1] % 2 == 0) Y = detail::zero_imag_at(Y, Y.shape()[R - 1] - 1);
-        out = irfftn<1>(Y, {S[D - 1]}, norm_);
-      }
-      if (opt_.bias) out = out + bias_.var;
       return out;
     }
   }
