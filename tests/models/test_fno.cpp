@@ -108,21 +108,22 @@ std::vector<std::complex<float>> flat_grads_complex(const nn::Module& m) {
   return out;
 }
 
-template <std::size_t D>
+// T = std::complex<float>: complex_data=True.
+template <std::size_t D, class T = float>
 void check_case(const std::string& name, const io::Value& c) {
   CAPTURE(name);
   const bool tfno = c.contains("model") && c.at("model").as<std::string>() == "tfno";
-  std::unique_ptr<FNO<D>> made = tfno ? std::make_unique<TFNO<D>>(options<TFNOOptions>(c.at("options")))
-                                      : std::make_unique<FNO<D>>(options(c.at("options")));
-  FNO<D>& model = *made;
+  std::unique_ptr<FNO<D, T>> made = tfno ? std::make_unique<TFNO<D, T>>(options<TFNOOptions>(c.at("options")))
+                                         : std::make_unique<FNO<D, T>>(options(c.at("options")));
+  FNO<D, T>& model = *made;
   if (tfno) CHECK(model.options().factorization == "tucker");
   const auto sd = io::state_dict_from_value(c.at("state_dict"));
   CHECK(model.state_dict().names() == sd.names());  // same keys, same order
   CHECK(model.n_parameters() == c.at("n_parameters").as<index_t>());
   model.load_state_dict(sd);
   if (c.contains("mode") && c.at("mode").as<std::string>() == "eval") model.eval();
-  Var<float, D + 2> x(c.at("x").as<Tensor<float, D + 2>>(), true);
-  Var<float, D + 2> y;
+  Var<T, D + 2> x(c.at("x").as<Tensor<T, D + 2>>(), true);
+  Var<T, D + 2> y;
   if (!c.contains("output_shape")) {
     y = model(x);
   } else if (!c.at("output_shape_per_layer").as<bool>()) {
@@ -132,9 +133,9 @@ void check_case(const std::string& name, const io::Value& c) {
     for (const auto& s : c.at("output_shape").elements()) shapes.emplace_back(shape_of<D>(s));
     y = model.forward(x, shapes);
   }
-  REQUIRE(y.shape() == c.at("y").as<Tensor<float, D + 2>>().shape());
+  REQUIRE(y.shape() == c.at("y").as<Tensor<T, D + 2>>().shape());
   CHECK(rel_l2(y.value(), c.at("y").tensor()) <= 1e-5);
-  y.backward(c.at("r").as<Tensor<float, D + 2>>());
+  y.backward(c.at("r").as<Tensor<T, D + 2>>());  // dL/dy = r for L = Re sum(y * conj(r))
   CHECK(rel_l2(x.grad(), c.at("grad_x").tensor()) <= 1e-4);
   if (c.contains("grads_real")) CHECK(test::rel_l2(flat_grads_real(model), c.at("grads_real").tensor().to_vector<float>()) <= 1e-4);
   if (c.contains("grads_complex"))
@@ -155,19 +156,22 @@ void check_case(const std::string& name, const io::Value& c) {
 
 }  // namespace
 
-TEST_CASE("FNO 1D, 2D, 3D and option variants match neuraloperator: keys, counts, outputs, gradients") {
+TEST_CASE("FNO 1D, 2D, 3D, option variants, TFNO and complex data match neuraloperator: keys, counts, outputs, gradients") {
   const auto golden = io::load_pt(std::string(NEURALOP_SOURCE_DIR) + "/tests/models/golden/fno.pt");
   int n = 0;
   for (const auto& [k, c] : golden.items()) {
-    switch (c.at("x").tensor().rank()) {
+    const bool cplx = c.contains("complex");
+    switch (c.at("x").tensor().rank() + (cplx ? 10 : 0)) {
       case 3: check_case<1>(k.as<std::string>(), c); break;
       case 4: check_case<2>(k.as<std::string>(), c); break;
       case 5: check_case<3>(k.as<std::string>(), c); break;
+      case 13: check_case<1, std::complex<float>>(k.as<std::string>(), c); break;
+      case 14: check_case<2, std::complex<float>>(k.as<std::string>(), c); break;
       default: FAIL("unexpected rank");
     }
     ++n;
   }
-  CHECK(n >= 27);
+  CHECK(n >= 28);
 }
 
 TEST_CASE("FNO: the Darcy recipe model has NeuralOperator's parameter count") {

@@ -2,7 +2,7 @@
 """Golden cases for neuralop::FNO<D>, made with the PyPI neuraloperator package.
 
 For each configuration: an FNO built with a fixed seed, a random float32 input x, y = model(x),
-a random seed r for L = sum(y * r), and after L.backward() the gradients of x and of every
+a random seed r for L = Re(sum(y * conj(r))) (= sum(y * r) for real data), and after L.backward() the gradients of x and of every
 parameter. Written to tests/models/golden/fno.pt as {name: {'options', 'state_dict', 'x', 'y',
 'r', 'grad_x', 'grads_real',
 'grads_complex'...}}; the state_dict without NeuralOperator's '_metadata' entry
@@ -41,8 +41,8 @@ CONFIGS = {
                                        domain_padding=[0.3]), (2, 1, 15)),
     "fno2d_group_norm": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
                               norm="group_norm"), (1, 1, 8, 8)),
-    "fno2d_instance_norm": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
-                                 norm="instance_norm"), (2, 1, 8, 8)),
+    "fno2d_instance_norm_tanh": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
+                                      norm="instance_norm", stabilizer="tanh"), (1, 1, 8, 8)),
     "fno2d_batch_norm_train": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
                                     norm="batch_norm"), (2, 1, 8, 8)),
     "fno2d_batch_norm_eval": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
@@ -51,8 +51,6 @@ CONFIGS = {
                                             n_layers=2, norm="group_norm", preactivation=True), (2, 1, 8, 8)),
     "fno1d_preactivation": (dict(n_modes=(6,), in_channels=2, out_channels=1, hidden_channels=3, n_layers=3,
                                  preactivation=True, channel_mlp_skip="linear"), (2, 2, 16)),
-    "fno2d_stabilizer_tanh": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
-                                   stabilizer="tanh"), (2, 1, 8, 8)),
     # 10 -> round(15.0) = 15 -> round(22.5) = 22: bicubic skips
     "fno2d_scaling_bicubic": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
                                    resolution_scaling_factor=1.5), (1, 1, 10, 10)),
@@ -80,6 +78,13 @@ CONFIGS = {
                       factorization="cp", rank=0.3), (1, 1, 8, 8)),
     "fno1d_tt": (dict(n_modes=(8,), in_channels=1, out_channels=1, hidden_channels=4, n_layers=2,
                       factorization="tt", rank=0.4), (2, 1, 16)),
+    # complex_data=True: complex x and y, ComplexValued lifting/projection/skips/MLPs/norms, CGELU;
+    # L = Re(sum(y * conj(r))) (dL/dy = r in PyTorch's convention)
+    "fno2d_complex": (dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=3, n_layers=2,
+                           complex_data=True), (1, 1, 6, 6), dict(complex=True)),
+    "fno1d_complex_group_norm": (dict(n_modes=(6,), in_channels=2, out_channels=1, hidden_channels=3, n_layers=2,
+                                      complex_data=True, norm="group_norm", positional_embedding=None,
+                                      domain_padding=0.25, stabilizer="tanh"), (1, 2, 10), dict(complex=True)),
 }
 
 
@@ -128,26 +133,29 @@ def main():
                 model(torch.randn(*shape))
             model.eval()
         sd = state_dict(model)  # before the forward (a training-mode BatchNorm updates its buffers)
-        x = torch.randn(*shape, requires_grad=True)
+        x = torch.randn(*shape, dtype=torch.cfloat if extra.get("complex") else torch.float32, requires_grad=True)
         fwd = {}
         if "output_shape" in extra:
             fwd["output_shape"] = extra["output_shape"]
         y = model(x, **fwd)
         r = torch.randn_like(y)
-        (y * r).sum().backward()
+        (y * r.conj()).real.sum().backward()  # = (y * r).sum() for real y
         opts = {k: plain(v) for k, v in kwargs.items()}
         case = OrderedDict(options=opts, state_dict=sd, x=x.detach(), y=y.detach(), r=r, grad_x=x.grad,
                            n_parameters=sum(p.numel() for p in model.parameters()))
         if extra.get("mode"):
             case["mode"] = extra["mode"]
+        if extra.get("complex"):
+            case["complex"] = True
         if extra.get("model"):
             case["model"] = extra["model"]
         if "output_shape" in extra:
             os_ = extra["output_shape"]
             case["output_shape"] = list(os_) if isinstance(os_, tuple) else [list(s) for s in os_]
             case["output_shape_per_layer"] = not isinstance(os_, tuple)
-        if any(k.endswith("running_mean") for k in sd):
-            case["state_after"] = state_dict(model)
+        if any(k.endswith("running_mean") for k in sd):  # the buffers after the forward
+            case["state_after"] = OrderedDict((k, v) for k, v in state_dict(model).items()
+                                              if k.endswith(("running_mean", "running_var", "num_batches_tracked")))
         # Parameter gradients concatenated (flattened) in named_parameters() order, one tensor per
         # dtype: 'grads_real' (float32) and 'grads_complex' (complex64); one tensor each keeps the
         # pickle small.

@@ -95,9 +95,12 @@ inline FNOOptions to_fno_options(const TFNOOptions& t) {
   return o;
 }
 
+// T = std::complex<float> is NeuralOperator's complex_data=True: lifting and projection (and the
+// blocks' skips, MLPs, norms) are ComplexValued, keys gain ".fr." / ".fi.".
 template <std::size_t D, class T = float, class B = cpu>
 class FNO : public nn::Module {
   using V = Var<T, D + 2, B>;
+  using MLP = typename nn::FNOBlocks<D, T, B>::MLP;
 
  public:
   explicit FNO(FNOOptions opt, Generator& gen = default_generator())
@@ -105,11 +108,11 @@ class FNO : public nn::Module {
         grid_(opt_.positional_embedding == "grid"),
         blocks_(blocks_options(opt_), gen),
         lifting_(lifting_options(opt_), gen),
-        projection_({.in_channels = opt_.hidden_channels,
-                     .out_channels = opt_.out_channels,
-                     .hidden_channels = int(opt_.projection_channel_ratio * opt_.hidden_channels),
-                     .n_layers = 2,
-                     .non_linearity = opt_.non_linearity},
+        projection_(nn::ChannelMLPOptions{.in_channels = opt_.hidden_channels,
+                                          .out_channels = opt_.out_channels,
+                                          .hidden_channels = int(opt_.projection_channel_ratio * opt_.hidden_channels),
+                                          .n_layers = 2,
+                                          .non_linearity = opt_.non_linearity},
                     gen) {
     // NeuralOperator builds the padding only for a positive amount, and hands it the raw
     // scaling argument (a number scales every layer, but the padding only once).
@@ -153,7 +156,7 @@ class FNO : public nn::Module {
   bool grid_;
   nn::GridEmbeddingND<D, T, B> embedding_;
   nn::FNOBlocks<D, T, B> blocks_;
-  nn::ChannelMLP<T, B> lifting_, projection_;
+  MLP lifting_, projection_;
   std::unique_ptr<nn::DomainPadding<D, T, B>> padding_;
 
   static FNOOptions check(FNOOptions o) {

@@ -4,7 +4,9 @@
 //   y = norm_2i+1(channel_mlp_i(h) + T(channel_mlp_skip_i(x)));  y = act(y)
 // pre-activation: x = norm_2i(act(x)); h = act(conv_i(stab(x)) + T(fno_skip_i(x)));
 //   y = channel_mlp_i(norm_2i+1(h)) + T(channel_mlp_skip_i(x)).
-// T resamples a skip to the layer's output size (conv_i.transform).
+// T resamples a skip to the layer's output size (conv_i.transform). With complex data
+// (T = std::complex<float>, NeuralOperator's complex_data=True) the skips, channel MLPs and norms
+// are ComplexValued copies of the real layers, the activation is CGELU and the stabilizer ctanh.
 #pragma once
 
 #include <memory>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "neuralop/nn/channel_mlp.hpp"
+#include "neuralop/nn/complex.hpp"
 #include "neuralop/nn/normalization.hpp"
 #include "neuralop/nn/scaling_factor.hpp"
 #include "neuralop/nn/skip_connections.hpp"
@@ -70,8 +73,16 @@ inline NormKind norm_kind(const std::string& n) {
 template <std::size_t D, class T = float, class B = cpu>
 class FNOBlocks : public Module {
   using V = Var<T, D + 2, B>;
+  using Real = real_t<T>;
+  static constexpr bool complex_data = is_complex_v<T>;
 
  public:
+  // A real layer, or two copies of it (ComplexValued) for complex data.
+  template <class M>
+  using Wrap = std::conditional_t<complex_data, ComplexValued<M>, M>;
+  using Skip = Wrap<SkipConnection<D, Real, B>>;
+  using MLP = Wrap<ChannelMLP<Real, B>>;
+
   explicit FNOBlocks(FNOBlocksOptions opt, Generator& gen = default_generator()) : opt_(std::move(opt)) {
     if (opt_.n_layers < 1) throw_error<value_error>("FNOBlocks: n_layers ", opt_.n_layers, " must be >= 1");
     if (opt_.n_modes.size() != D)
@@ -85,6 +96,8 @@ class FNOBlocks : public Module {
                                " > 1 (a Conv", D, "d fno skip) is not supported (neuraloperator 2.0.0 has no such option)");
     detail::check_dropout(opt_.channel_mlp_dropout, "FNOBlocks: channel_mlp_dropout");
     norm_ = detail::norm_kind(opt_.norm);
+    if (complex_data && norm_ == detail::NormKind::ada_in)
+      throw_error<value_error>("FNOBlocks: norm \"ada_in\" with complex data is not supported (NeuralOperator's ComplexValued has no set_embedding)");
     if (norm_ == detail::NormKind::ada_in && (!opt_.ada_in_features || *opt_.ada_in_features <= 0))
       throw_error<value_error>("FNOBlocks: norm \"ada_in\" needs ada_in_features (the embedding size) > 0");
     scaling_ = opt_.resolution_scaling_factor.per_layer(D, opt_.n_layers, "FNOBlocks");
@@ -111,7 +124,7 @@ class FNOBlocks : public Module {
     }
     if (fno_skip)
       for (int i = 0; i < opt_.n_layers; ++i) {
-        fno_skips_.push_back(std::make_unique<SkipConnection<D, T, B>>(opt_.in_channels, opt_.out_channels, *fno_skip, gen));
+        fno_skips_.push_back(std::make_unique<Skip>(opt_.in_channels, opt_.out_channels, *fno_skip, gen));
         register_module("fno_skips." + std::to_string(i), *fno_skips_.back());
       }
     if (opt_.use_channel_mlp) {
@@ -120,12 +133,12 @@ class FNOBlocks : public Module {
         m.in_channels = opt_.out_channels;
         m.hidden_channels = detail::round_half_even_int(opt_.out_channels * opt_.channel_mlp_expansion);
         m.dropout = opt_.channel_mlp_dropout;
-        channel_mlp_.push_back(std::make_unique<ChannelMLP<T, B>>(m, gen));  // always GELU inside
+        channel_mlp_.push_back(std::make_unique<MLP>(m, gen));  // always GELU inside
         register_module("channel_mlp." + std::to_string(i), *channel_mlp_.back());
       }
       if (mlp_skip)
         for (int i = 0; i < opt_.n_layers; ++i) {
-          mlp_skips_.push_back(std::make_unique<SkipConnection<D, T, B>>(opt_.in_channels, opt_.out_channels, *mlp_skip, gen));
+          mlp_skips_.push_back(std::make_unique<Skip>(opt_.in_channels, opt_.out_channels, *mlp_skip, gen));
           register_module("channel_mlp_skips." + std::to_string(i), *mlp_skips_.back());
         }
     }
@@ -148,7 +161,8 @@ class FNOBlocks : public Module {
     if (norm_ != detail::NormKind::ada_in) throw_error<value_error>("FNOBlocks: set_ada_in_embeddings needs norm \"ada_in\"");
     if (e.size() != 1 && e.size() != norms_.size())
       throw_error<value_error>("FNOBlocks: set_ada_in_embeddings takes 1 or ", norms_.size(), " embeddings, got ", e.size());
-    for (std::size_t j = 0; j < norms_.size(); ++j) static_cast<AdaIN<T, B>&>(*norms_[j]).set_embedding(e.size() == 1 ? e[0] : e[j]);
+    if constexpr (!complex_data)
+      for (std::size_t j = 0; j < norms_.size(); ++j) static_cast<AdaIN<T, B>&>(*norms_[j]).set_embedding(e.size() == 1 ? e[0] : e[j]);
   }
 
   // Layer `index` on x; output size: output_shape, else round(N r) with the layer's factors,
@@ -172,7 +186,12 @@ class FNOBlocks : public Module {
     Shape<D> target{};
     for (std::size_t d = 0; d < D; ++d)
       target[d] = output_shape ? (*output_shape)[d] : detail::round_half_even(double(s.shape()[d + 2]) * scaling_[i][d]);
-    return resample(s, target);
+    if constexpr (complex_data) {
+      throw_error<value_error>(where("FNOBlocks"), ": resolution scaling / output_shape with complex data is not supported (the skips ",
+                               format_shape(s.shape()), " would need a complex resample to ", format_shape(target), ")");
+    } else {
+      return resample(s, target);
+    }
   }
 
  private:
@@ -180,16 +199,18 @@ class FNOBlocks : public Module {
   detail::NormKind norm_ = detail::NormKind::none;
   std::vector<std::vector<double>> scaling_;  // per layer, per axis; empty: none
   std::vector<std::unique_ptr<SpectralConv<D, T, B>>> convs_;
-  std::vector<std::unique_ptr<SkipConnection<D, T, B>>> fno_skips_, mlp_skips_;
-  std::vector<std::unique_ptr<ChannelMLP<T, B>>> channel_mlp_;
+  std::vector<std::unique_ptr<Skip>> fno_skips_, mlp_skips_;
+  std::vector<std::unique_ptr<MLP>> channel_mlp_;
   std::vector<std::unique_ptr<Module>> norms_;
 
   std::unique_ptr<Module> make_norm(Generator& gen) const {
     switch (norm_) {
-      case detail::NormKind::instance: return std::make_unique<InstanceNorm<T, B>>();
-      case detail::NormKind::group: return std::make_unique<GroupNorm<T, B>>(opt_.norm_groups, opt_.out_channels);
-      case detail::NormKind::batch: return std::make_unique<BatchNorm<T, B>>(opt_.out_channels);
-      case detail::NormKind::ada_in: return std::make_unique<AdaIN<T, B>>(*opt_.ada_in_features, opt_.out_channels, 1e-5, gen);
+      case detail::NormKind::instance: return std::make_unique<Wrap<InstanceNorm<Real, B>>>();
+      case detail::NormKind::group: return std::make_unique<Wrap<GroupNorm<Real, B>>>(opt_.norm_groups, opt_.out_channels);
+      case detail::NormKind::batch: return std::make_unique<Wrap<BatchNorm<Real, B>>>(opt_.out_channels);
+      case detail::NormKind::ada_in:
+        if constexpr (!complex_data) return std::make_unique<AdaIN<T, B>>(*opt_.ada_in_features, opt_.out_channels, 1e-5, gen);
+        break;
       case detail::NormKind::none: break;
     }
     return nullptr;
@@ -197,16 +218,27 @@ class FNOBlocks : public Module {
   V norm(std::size_t j, const V& x) const {
     const Module& m = *norms_[j];
     switch (norm_) {
-      case detail::NormKind::instance: return static_cast<const InstanceNorm<T, B>&>(m)(x);
-      case detail::NormKind::group: return static_cast<const GroupNorm<T, B>&>(m)(x);
-      case detail::NormKind::batch: return static_cast<const BatchNorm<T, B>&>(m)(x);
-      case detail::NormKind::ada_in: return static_cast<const AdaIN<T, B>&>(m)(x);
+      case detail::NormKind::instance: return static_cast<const Wrap<InstanceNorm<Real, B>>&>(m)(x);
+      case detail::NormKind::group: return static_cast<const Wrap<GroupNorm<Real, B>>&>(m)(x);
+      case detail::NormKind::batch: return static_cast<const Wrap<BatchNorm<Real, B>>&>(m)(x);
+      case detail::NormKind::ada_in:
+        if constexpr (!complex_data) return static_cast<const AdaIN<T, B>&>(m)(x);
+        break;
       case detail::NormKind::none: break;
     }
     return x;
   }
   bool has_norm() const { return norm_ != detail::NormKind::none; }
-  V stabilize(const V& x) const { return opt_.stabilizer == "tanh" ? V(tanh(x)) : x; }
+  V stabilize(const V& x) const {
+    if (opt_.stabilizer != "tanh") return x;
+    if constexpr (complex_data) return ctanh(x);
+    else return V(tanh(x));
+  }
+  // The non-linearity; CGELU for complex data (NeuralOperator replaces non_linearity there).
+  V act(const V& x) const {
+    if constexpr (complex_data) return cgelu(x);
+    else return activate(opt_.non_linearity, x);
+  }
 
   V forward_post(const V& x, std::size_t i, const std::optional<Shape<D>>& output_shape) const {
     const bool last = i + 1 == std::size_t(opt_.n_layers);
@@ -217,26 +249,26 @@ class FNOBlocks : public Module {
     V h = (*convs_[i])(stabilize(x), output_shape);
     if (has_norm()) h = norm(2 * i, h);
     if (s_fno.defined()) h = V(h + s_fno);
-    if (!last) h = activate(opt_.non_linearity, h);
+    if (!last) h = act(h);
     if (opt_.use_channel_mlp) {
       const V m = (*channel_mlp_[i])(h);
       h = s_mlp.defined() ? V(m + s_mlp) : m;
     }
     if (has_norm()) h = norm(2 * i + 1, h);  // even without a channel MLP
-    if (!last) h = activate(opt_.non_linearity, h);
+    if (!last) h = act(h);
     return h;
   }
 
   V forward_pre(V x, std::size_t i, const std::optional<Shape<D>>& output_shape) const {
     const bool last = i + 1 == std::size_t(opt_.n_layers);
-    x = activate(opt_.non_linearity, x);  // on every layer, the first included
+    x = act(x);  // on every layer, the first included
     if (has_norm()) x = norm(2 * i, x);
     V s_fno, s_mlp;
     if (!fno_skips_.empty()) s_fno = transform((*fno_skips_[i])(x), i, output_shape);
     if (!mlp_skips_.empty()) s_mlp = transform((*mlp_skips_[i])(x), i, output_shape);
     V h = (*convs_[i])(stabilize(x), output_shape);
     if (s_fno.defined()) h = V(h + s_fno);
-    if (!last) h = activate(opt_.non_linearity, h);
+    if (!last) h = act(h);
     if (has_norm()) h = norm(2 * i + 1, h);
     if (opt_.use_channel_mlp) {
       const V m = (*channel_mlp_[i])(h);
