@@ -73,6 +73,19 @@ TEST_CASE("channel contraction: 1-D, 2-D and 3-D spatial, real and complex") {
   auto xc = var<C>(Shape<4>{2, 3, 3, 2}, 13);
   auto wc = var<C>(Shape<2>{2, 3}, 14);
   GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xc, wc);
+  // With a bias written before the product is accumulated onto it.
+  auto b = var<double>(Shape<1>{4}, 17);
+  GRADCHECK([](auto& x, auto& k, auto& c) { return channel_contract(x, k, c); }, x2, w, b);
+  GRADCHECK([](auto& x, auto& k, auto& c) { return channel_contract(x, k, c); }, x3, w, b);
+  auto bc = var<C>(Shape<1>{2}, 18);
+  GRADCHECK([](auto& x, auto& k, auto& c) { return channel_contract(x, k, c); }, xc, wc, bc);
+  {
+    NoGradGuard ng;
+    const auto sum_form = eval(channel_contract(x2, w) + reshape(b, Shape<3>{4, 1, 1}));
+    CHECK(test::max_abs_diff(channel_contract(x2, w, b).value().to_vector(), sum_form.value().to_vector()) < 1e-14);
+  }
+  CHECK(test::error_message<shape_error>([&] { (void)channel_contract(x2, w, var<double>(Shape<1>{3}, 1)); }).find("bias of shape [3]") !=
+        std::string::npos);
   auto msg = test::error_message<shape_error>([&] { (void)channel_contract(x1, var<double>(Shape<2>{4, 5}, 1)); });
   CHECK(msg.find("3 channels") != std::string::npos);
 }

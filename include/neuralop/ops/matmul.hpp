@@ -5,6 +5,7 @@
 
 #include <cstddef>
 
+#include "neuralop/autograd/elementwise_node.hpp"
 #include "neuralop/autograd/function.hpp"
 #include "neuralop/tensor/tensor.hpp"
 
@@ -142,7 +143,26 @@ Tensor<T, R, B> channel_contract(const Tensor<T, R, B>& x, const Tensor<T, 2, B>
   return y;
 }
 
+namespace detail {
 // dx[n] = W^H dy[n]; dW = sum_n dy[n] x[n]^H.
+template <class T, std::size_t R, class B>
+void channel_contract_backward(const Tensor<T, R, B>& g, const Tensor<T, R, B>& X, const Tensor<T, 2, B>& W,
+                               const GradSlot<T, R, B>& xs, const GradSlot<T, 2, B>& ws) {
+  const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
+  if (xs->requires_grad) {
+    auto gx = Tensor<T, R, B>::empty(X.shape());
+    gemm_call<B, Trans::C, Trans::N>(N, I, S, O, W.data(), 0, g.data(), O * S, gx.data(), I * S, false);
+    xs->accumulate_grad(gx);
+  }
+  if (ws->requires_grad) {
+    auto gw = Tensor<T, 2, B>::empty(W.shape());
+    for (index_t n = 0; n < N; ++n)
+      gemm_call<B, Trans::N, Trans::C>(1, O, I, S, g.data() + n * O * S, 0, X.data() + n * I * S, 0, gw.data(), 0, n > 0);
+    ws->accumulate_grad(gw);
+  }
+}
+}  // namespace detail
+
 template <TensorScalar T, std::size_t R, class B>
   requires(R >= 2)
 Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w) {
@@ -152,23 +172,38 @@ Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w) {
   return record_op(
       "channel_contract", out,
       [xs = x.slot_ptr(), ws = w.slot_ptr(), sx, sw](const Tensor<T, R, B>& g) {
-        const auto& X = sx.get("channel_contract");
-        const auto& W = sw.get("channel_contract");
-        const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
-        if (xs->requires_grad) {
-          auto gx = Tensor<T, R, B>::empty(X.shape());
-          detail::gemm_call<B, Trans::C, Trans::N>(N, I, S, O, W.data(), 0, g.data(), O * S, gx.data(), I * S, false);
-          xs->accumulate_grad(gx);
-        }
-        if (ws->requires_grad) {
-          auto gw = Tensor<T, 2, B>::empty(W.shape());
-          for (index_t n = 0; n < N; ++n)
-            detail::gemm_call<B, Trans::N, Trans::C>(1, O, I, S, g.data() + n * O * S, 0, X.data() + n * I * S, 0,
-                                 gw.data(), 0, n > 0);
-          ws->accumulate_grad(gw);
-        }
+        detail::channel_contract_backward(g, sx.get("channel_contract"), sw.get("channel_contract"), xs, ws);
       },
       x, w);
+}
+
+// y[n, o, s...] = sum_i W[o, i] x[n, i, s...] + b[o]: the bias is written first and the product
+// accumulated onto it, a pass fewer than adding it afterwards; its gradient is a reduction of dy.
+template <TensorScalar T, std::size_t R, class B>
+  requires(R >= 2)
+Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, 1, B>& bias) {
+  const auto& X = x.value();
+  const auto& W = w.value();
+  detail::check_channel_contract(X, W);
+  const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
+  if (bias.shape()[0] != O)
+    throw_error<shape_error>("channel_contract: bias of shape ", format_shape(bias.shape()), " for ", O, " output channels");
+  Shape<R> so = X.shape();
+  so[1] = O;
+  auto out = Tensor<T, R, B>::empty(so);
+  out.template reshape<3>(Shape<3>{N, O, S}).assign(bias.value().template reshape<3>(Shape<3>{1, O, 1}));
+  detail::gemm_call<B, Trans::N, Trans::N>(N, O, S, I, W.data(), 0, X.data(), I * S, out.data(), O * S, true);
+  const Saved<T, R, B> sx(X);
+  const Saved<T, 2, B> sw(W);
+  return record_op(
+      "channel_contract", out,
+      [xs = x.slot_ptr(), ws = w.slot_ptr(), bs = bias.slot_ptr(), sx, sw, N, O, S](const Tensor<T, R, B>& g) {
+        detail::channel_contract_backward(g, sx.get("channel_contract"), sw.get("channel_contract"), xs, ws);
+        if (bs->requires_grad)
+          bs->accumulate_grad(
+              detail::reduce_to_shape(g.template reshape<3>(Shape<3>{N, O, S}), Shape<3>{1, O, 1}).template reshape<1>(Shape<1>{O}));
+      },
+      x, w, bias);
 }
 
 }  // namespace neuralop
