@@ -268,3 +268,18 @@ TEST_CASE("FNO: channel_mlp_dropout acts in training mode only; eval() makes the
   model.eval();
   CHECK(model(x).value().to_vector() == model(x).value().to_vector());
 }
+
+TEST_CASE("Complex-data FNO: unsupported combinations throw") {
+  using cf = std::complex<float>;
+  FNO<2, cf> scaled({.n_modes = {4, 4}, .in_channels = 1, .out_channels = 1, .hidden_channels = 3, .n_layers = 1,
+                     .resolution_scaling_factor = 2.0});
+  auto msg = test::error_message<value_error>([&] { (void)scaled(Var<cf, 4>(Tensor<cf, 4>({1, 1, 8, 8}))); });
+  CHECK(msg.find("complex data") != std::string::npos);
+  msg = test::error_message<value_error>([] {
+    nn::FNOBlocks<2, cf>({.in_channels = 3, .out_channels = 3, .n_modes = {4, 4}, .norm = "ada_in", .ada_in_features = 2});
+  });
+  CHECK(msg.find("ada_in") != std::string::npos);
+  FNO<2, cf> model({.n_modes = {4, 4}, .in_channels = 1, .out_channels = 1, .hidden_channels = 3, .n_layers = 1});
+  CHECK(model.state_dict().contains("lifting.fr.fcs.0.weight"));
+  CHECK(model(Var<cf, 4>(Tensor<cf, 4>({1, 1, 8, 8}))).shape() == Shape<4>{1, 1, 8, 8});
+}

@@ -306,3 +306,22 @@ TEST_CASE("FNOBlocks with AdaIN matches neuralop (embedding set for every norm)"
   CHECK_THROWS_AS(nn::FNOBlocks<2>({.in_channels = 3, .out_channels = 3, .n_modes = {4, 4}, .norm = "ada_in"}), value_error);
   CHECK_THROWS_AS(blocks.set_ada_in_embeddings({e, e, e}), value_error);
 }
+
+TEST_CASE("Gradients of the new layers against finite differences (double)") {
+  Generator gen(5);
+  Var<double, 3> x1(Tensor<double, 3>::normal({2, 2, 7}, 0, 1, gen), true);
+  GRADCHECK([](auto& v) { return resample(v, std::array<index_t, 1>{11}); }, x1);
+  Var<double, 4> x2(Tensor<double, 4>::normal({1, 2, 5, 4}, 0, 1, gen), true);
+  GRADCHECK([](auto& v) { return resample(v, std::array<index_t, 2>{7, 3}); }, x2);
+  Var<double, 5> x3(Tensor<double, 5>::normal({1, 1, 4, 5, 6}, 0, 1, gen), true);
+  GRADCHECK([](auto& v) { return resample(v, std::array<index_t, 3>{6, 3, 5}); }, x3);
+  nn::SinusoidalEmbedding<double> se(2, 3, "nerf");
+  Var<double, 2> p(Tensor<double, 2>::uniform({4, 2}, 0, 1, gen), true);
+  GRADCHECK([&](auto& v) { return se(v); }, p);
+  nn::BatchNorm<double> bn(2);
+  GRADCHECK([&](auto& v) { return bn(v); }, x2);
+  nn::GroupNorm<double> gn(1, 2);
+  GRADCHECK([&](auto& v) { return gn(v); }, x2);
+  nn::DomainPadding<2, double> pad({0.25});
+  GRADCHECK([&](auto& v) { return pad.unpad(pad.pad(v)); }, x2);
+}
