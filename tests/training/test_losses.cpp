@@ -3,6 +3,7 @@
 // quadrature variants, both reductions, periodic and one-sided differences.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -24,6 +25,9 @@ std::vector<double> doubles(const io::Value& v) {
     out.push_back(v.to<double>());
   return out;
 }
+
+// The largest relative error seen, per dtype (values and input gradients), for the summary.
+double worst_f32 = 0, worst_f64 = 0;
 
 template <std::size_t D, class T, std::size_t R>
 void check_case(const std::string& name, const io::Value& c) {
@@ -55,11 +59,15 @@ void check_case(const std::string& name, const io::Value& c) {
   }
   const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   const double want = c.at("value").tensor().to_vector<double>()[0];
-  CHECK(std::abs(double(v.value().item()) - want) <= tol * std::abs(want));
+  const double ev = std::abs(double(v.value().item()) - want) / std::abs(want);
+  CHECK(ev <= tol);
   v.backward();
-  CHECK(test::rel_l2(x.grad().to_vector(), c.at("grad_x").tensor().to_vector<T>()) <= tol);
-  CHECK(test::rel_l2(y.grad().to_vector(), c.at("grad_y").tensor().to_vector<T>()) <= tol);
-  MESSAGE(name << ": " << double(v.value().item()) << " (torch " << want << ")");
+  const double ex = test::rel_l2(x.grad().to_vector(), c.at("grad_x").tensor().to_vector<T>());
+  const double ey = test::rel_l2(y.grad().to_vector(), c.at("grad_y").tensor().to_vector<T>());
+  CHECK(ex <= tol);
+  CHECK(ey <= tol);
+  double& worst = std::is_same_v<T, float> ? worst_f32 : worst_f64;
+  worst = std::max({worst, ev, ex, ey});
 }
 
 template <class T>
@@ -84,6 +92,8 @@ TEST_CASE("LpLoss and H1Loss match neuraloperator: values and input gradients") 
     ++n;
   }
   CHECK(n >= 26);
+  MESSAGE(n << " cases; largest relative error (value, rel. L2 of input gradients): float32 " << worst_f32 << ", float64 "
+            << worst_f64);
 }
 
 TEST_CASE("LpLoss / H1Loss: NeuralOperator's test facts and names") {
