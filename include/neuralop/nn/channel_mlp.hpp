@@ -37,12 +37,8 @@ class Conv1x1 : public Module {
   Var<T, R, B> operator()(const Var<T, R, B>& x) const {
     if (x.shape()[1] != in_)
       throw_error<shape_error>(this->where("Conv1x1"), ": input ", format_shape(x.shape()), " has ", x.shape()[1], " channels, the layer takes ", in_);
-    auto y = channel_contract(x, reshape(weight_.var, Shape<2>{out_, in_}));
-    if (!bias_.var.defined()) return y;
-    Shape<R - 1> bs{};
-    bs.fill(1);
-    bs[0] = out_;
-    return Var<T, R, B>(y + reshape(bias_.var, bs));
+    const auto w = reshape(weight_.var, Shape<2>{out_, in_});
+    return bias_.var.defined() ? channel_contract(x, w, bias_.var) : channel_contract(x, w);
   }
 
  private:
