@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 
 #include "../helpers.hpp"
@@ -150,4 +151,26 @@ TEST_CASE("LpLoss / H1Loss / finite_diff: bad input throws, naming the argument 
   msg = test::error_message<shape_error>([&] { (void)H1Loss<1>({.periodic_in_x = false})(s, s); });
   CHECK(msg.find("[2, 1, 3]") != std::string::npos);
   CHECK_THROWS_AS((void)finite_diff(s, -1, 1.0, 3), value_error);
+}
+
+TEST_CASE("LpLoss / H1Loss on the shipped Darcy data: the spec's reference numbers (float32)") {
+  const std::string path = std::string(NEURALOP_DATA_DIR) + "/darcy_test_16.pt";
+  if (!std::filesystem::exists(path)) {
+    MESSAGE("skipped: " << path << " not found");
+    return;
+  }
+  // y = the first 4 test samples (4, 1, 16, 16); p = y + 0.1 sin(j), j the column index
+  const auto all = io::load_pt(path).at("y").as<Tensor<float, 3>>();
+  Tensor<float, 4> y({4, 1, 16, 16}), p({4, 1, 16, 16});
+  for (index_t b = 0; b < 4; ++b)
+    for (index_t i = 0; i < 16; ++i)
+      for (index_t j = 0; j < 16; ++j) {
+        y.at(b, 0, i, j) = all.at(b, i, j);
+        p.at(b, 0, i, j) = all.at(b, i, j) + 0.1f * std::sin(float(j));
+      }
+  Var<float, 4> yv(y), pv(p);
+  CHECK(LpLoss<2>()(pv, yv).value().item() == doctest::Approx(0.5916391).epsilon(1e-6));
+  CHECK(LpLoss<2>().abs(pv, yv).value().item() == doctest::Approx(0.2805359).epsilon(1e-6));
+  CHECK(H1Loss<2>()(pv, yv).value().item() == doctest::Approx(1.3561924).epsilon(1e-6));
+  CHECK(H1Loss<2>().abs(pv, yv).value().item() == doctest::Approx(3.5508084).epsilon(1e-6));
 }

@@ -85,7 +85,9 @@ void check_same_tree(const io::Value& got, const io::Value& want, double tensor_
   if (want.is_dict()) {
     REQUIRE(got.is_dict());
     CHECK(got.size() == want.size());
-    for (const auto& [k, v] : want.items()) {
+    for (const auto& kv : want.items()) {
+      const io::Value& k = kv.first;
+      const io::Value& v = kv.second;
       const auto* g = got.find(k);
       REQUIRE_MESSAGE(g != nullptr, "missing key " << k.repr());
       check_same_tree(*g, io::Value(v).set_where(want.where() + "[" + k.repr() + "]"), tensor_tol);
@@ -112,7 +114,9 @@ void check_same_tree(const io::Value& got, const io::Value& want, double tensor_
 TEST_CASE("AdamW matches neuraloperator's AdamW: parameters after 5 steps, real and complex, and its state_dict") {
   const auto& g = golden().at("adamw");
   int n = 0;
-  for (const auto& [name, cfg] : g.at("configs").items()) {
+  for (const auto& entry : g.at("configs").items()) {
+    const io::Value& name = entry.first;
+    const io::Value& cfg = entry.second;
     INFO("config " << name.as<std::string>());
     Params p(g.at("init"));
     AdamW opt(p.list(), adamw_options(cfg.at("options")));
