@@ -1,5 +1,5 @@
-// rfft_modes / irfft_modes (the pruned transforms of SpectralConv) against the unpruned
-// composition of rfftn, fftshift, slice, pad, irfftn (itself checked against a naive DFT and, in
+// rfft_modes / irfft_modes (the pruned transforms of SpectralConv; last axis by FFT and by GEMM)
+// against the unpruned composition of rfftn, fftshift, slice, pad, irfftn (itself checked against a naive DFT and, in
 // tests/nn, against NeuralOperator): values and gradients in double, for 1-3 axes, even and odd
 // sizes, all modes or a few, output sizes larger and smaller than the input, every norm.
 #include <doctest/doctest.h>
@@ -103,11 +103,17 @@ void check(const std::array<index_t, D>& N, const std::array<index_t, D>& K, con
   CHECK(test::rel_l2(y1.grad().to_vector(), y2.grad().to_vector()) < 1e-13);
 }
 
+// Every case runs with the last axis transformed by FFT and by GEMM.
 template <std::size_t D>
 void check_all(const std::array<index_t, D>& N, const std::array<index_t, D>& K, const std::array<index_t, D>& S) {
-  for (auto p : {ModesPlacement::neuralop, ModesPlacement::exact}) check<D>(N, K, S, FftNorm::forward, p);
-  check<D>(N, K, S, FftNorm::backward, ModesPlacement::neuralop);
-  check<D>(N, K, S, FftNorm::ortho, ModesPlacement::exact);
+  for (auto dft : {LastAxisDft::fft, LastAxisDft::gemm}) {
+    CAPTURE(int(dft));
+    last_axis_dft() = dft;
+    for (auto p : {ModesPlacement::neuralop, ModesPlacement::exact}) check<D>(N, K, S, FftNorm::forward, p);
+    check<D>(N, K, S, FftNorm::backward, ModesPlacement::neuralop);
+    check<D>(N, K, S, FftNorm::ortho, ModesPlacement::exact);
+  }
+  last_axis_dft() = LastAxisDft::automatic;
 }
 
 }  // namespace

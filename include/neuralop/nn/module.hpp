@@ -122,8 +122,8 @@ class Module {
     for (auto& [n, p] : named_state()) sd.set(n, p->to_raw());
     return sd;
   }
-  // Every parameter must be in sd with its exact shape; with strict, sd must hold nothing else
-  // (NeuralOperator's "_metadata" aside). Errors name the keys and shapes.
+  // Every parameter and buffer must be in sd with its exact shape; with strict, sd must hold
+  // nothing else (NeuralOperator's "_metadata" aside). Errors name the keys and shapes.
   void load_state_dict(const io::StateDict& sd, bool strict = true) {
     const auto params = named_state();
     std::vector<std::string> missing, unexpected;

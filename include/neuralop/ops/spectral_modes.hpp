@@ -15,12 +15,26 @@
 // frequency itself for even N, one less for odd N (ModesPlacement::neuralop); the Hermitian
 // variant of newer sources uses ifftshift, bin (j - K/2) mod N (ModesPlacement::exact). Output
 // sizes S differing from N zero-pad or truncate the bin range at its end, as torch's `s`.
+//
+// The last axis: when few of its bins are kept (K <= 4 log2 N, the usual case), its real DFT is
+// a real GEMM against a [N, 2K] table of cosines and sines, producing only the K bins in complex
+// layout, and its real inverse a GEMM against [2K, S] (weights 1 for bin 0 and Nyquist, 2 for the
+// others, as c2r counts them; the imaginary parts of bins 0 and S/2 meet sin = 0, which is what
+// c2r does with them). More multiply-adds than an FFT, but at GEMM speed, and no full half
+// spectrum to fill, pad or gather.
 #pragma once
 
 #include <array>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <numbers>
+#include <span>
+#include <tuple>
 #include <vector>
 
 #include "neuralop/ops/fft.hpp"
+#include "neuralop/ops/matmul.hpp"
 
 namespace neuralop {
 
@@ -79,6 +93,107 @@ inline std::vector<index_t> prefix_map(index_t K, index_t limit) {
   return m;
 }
 
+}  // namespace detail
+
+// How the last axis is transformed: by GEMM when few bins are kept (automatic), or always one
+// way (for tests and measurements). A process-wide setting; change it only between passes.
+enum class LastAxisDft { automatic, fft, gemm };
+inline LastAxisDft& last_axis_dft() {
+  static LastAxisDft mode = LastAxisDft::automatic;
+  return mode;
+}
+
+namespace detail {
+inline bool last_axis_by_gemm(index_t N, index_t K) {
+  switch (last_axis_dft()) {
+    case LastAxisDft::fft: return false;
+    case LastAxisDft::gemm: return true;
+    default: return double(K) <= 4.0 * std::log2(double(std::max<index_t>(N, 2)));
+  }
+}
+
+// Tables of the last-axis DFTs, cached per (N, K, S): forward [N, 2K] with (cos, -sin) pairs of
+// 2 pi k n / N; inverse [2K, S] with w_k (cos, -sin) of 2 pi k n / S, w_k as c2r weighs bin k and
+// zero rows for bins past S/2 (truncated). Angles from (k n mod N) in double.
+template <class Rl, class B>
+const Tensor<Rl, 2, B>& dft_table(bool inverse, index_t N, index_t K, index_t S) {
+  static std::mutex mu;
+  static std::map<std::tuple<bool, index_t, index_t, index_t>, Tensor<Rl, 2, B>> cache;
+  const std::lock_guard<std::mutex> lock(mu);
+  auto key = std::make_tuple(inverse, N, K, S);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  std::vector<Rl> v;
+  Shape<2> shape{};
+  const double two_pi = 2 * std::numbers::pi;
+  if (!inverse) {
+    shape = {N, 2 * K};
+    v.resize(std::size_t(N * 2 * K));
+    for (index_t n = 0; n < N; ++n)
+      for (index_t k = 0; k < K; ++k) {
+        const double a = two_pi * double((k * n) % N) / double(N);
+        v[std::size_t(n * 2 * K + 2 * k)] = Rl(std::cos(a));
+        v[std::size_t(n * 2 * K + 2 * k + 1)] = Rl(-std::sin(a));
+      }
+  } else {
+    shape = {2 * K, S};
+    v.assign(std::size_t(2 * K * S), Rl(0));
+    for (index_t k = 0; k < K && k <= S / 2; ++k) {
+      const double w = (k == 0 || (S % 2 == 0 && k == S / 2)) ? 1.0 : 2.0;
+      for (index_t n = 0; n < S; ++n) {
+        const double a = two_pi * double((k * n) % S) / double(S);
+        v[std::size_t(2 * k * S + n)] = Rl(w * std::cos(a));
+        v[std::size_t((2 * k + 1) * S + n)] = Rl(-w * std::sin(a));
+      }
+    }
+  }
+  return cache.emplace(key, Tensor<Rl, 2, B>::from_data(shape, std::span<const Rl>(v))).first->second;
+}
+
+// The K first bins of the real DFT of the last axis: [..., N] -> [..., K], one real GEMM.
+template <class Rl, std::size_t R, class B>
+Tensor<std::complex<Rl>, R, B> rdft_last(const Tensor<Rl, R, B>& x, index_t K) {
+  const index_t N = x.shape()[R - 1], P = x.numel() / N;
+  Shape<R> os = x.shape();
+  os[R - 1] = K;
+  auto y = Tensor<std::complex<Rl>, R, B>::empty(os);
+  const auto& T = dft_table<Rl, B>(false, N, K, 0);
+  gemm_call<B, Trans::N, Trans::N>(1, P, 2 * K, N, x.data(), 0, T.data(), 0, reinterpret_cast<Rl*>(y.data()), 0, false);
+  return y;
+}
+// Its adjoint (real gradient of the real input): [..., K] -> [..., N].
+template <class Rl, std::size_t R, class B>
+Tensor<Rl, R, B> rdft_last_adjoint(const Tensor<std::complex<Rl>, R, B>& g, index_t N) {
+  const index_t K = g.shape()[R - 1], P = g.numel() / K;
+  Shape<R> os = g.shape();
+  os[R - 1] = N;
+  auto gx = Tensor<Rl, R, B>::empty(os);
+  const auto& T = dft_table<Rl, B>(false, N, K, 0);
+  gemm_call<B, Trans::N, Trans::T>(1, P, N, 2 * K, reinterpret_cast<const Rl*>(g.data()), 0, T.data(), 0, gx.data(), 0, false);
+  return gx;
+}
+// c2r of length S of the K first bins (zero beyond): [..., K] -> [..., S], one real GEMM.
+template <class Rl, std::size_t R, class B>
+Tensor<Rl, R, B> irdft_last(const Tensor<std::complex<Rl>, R, B>& y, index_t S) {
+  const index_t K = y.shape()[R - 1], P = y.numel() / K;
+  Shape<R> os = y.shape();
+  os[R - 1] = S;
+  auto out = Tensor<Rl, R, B>::empty(os);
+  const auto& U = dft_table<Rl, B>(true, 0, K, S);
+  gemm_call<B, Trans::N, Trans::N>(1, P, S, 2 * K, reinterpret_cast<const Rl*>(y.data()), 0, U.data(), 0, out.data(), 0, false);
+  return out;
+}
+template <class Rl, std::size_t R, class B>
+Tensor<std::complex<Rl>, R, B> irdft_last_adjoint(const Tensor<Rl, R, B>& g, index_t K) {
+  const index_t S = g.shape()[R - 1], P = g.numel() / S;
+  Shape<R> os = g.shape();
+  os[R - 1] = K;
+  auto gy = Tensor<std::complex<Rl>, R, B>::empty(os);
+  const auto& U = dft_table<Rl, B>(true, 0, K, S);
+  gemm_call<B, Trans::N, Trans::T>(1, P, 2 * K, S, g.data(), 0, U.data(), 0, reinterpret_cast<Rl*>(gy.data()), 0, false);
+  return gy;
+}
+
 // Scales Im of the last-axis bins 0 and `nyq` (if >= 0 and present) to zero.
 template <class C, std::size_t R, class B>
 void zero_imag_bins(Tensor<C, R, B>& t, index_t nyq) {
@@ -105,7 +220,12 @@ template <std::size_t D, class Rl, std::size_t R, class B>
 Tensor<std::complex<Rl>, R, B> rfft_modes_raw(const Tensor<Rl, R, B>& x, const std::array<index_t, D>& K) {
   using C = std::complex<Rl>;
   const auto& xs = x.shape();
-  Tensor<C, R, B> t = r2c<1>(x, int(R - 1));
+  Tensor<C, R, B> t;
+  if (last_axis_by_gemm(xs[R - 1], K[D - 1])) {
+    t = rdft_last(x, K[D - 1]);
+  } else {
+    t = r2c<1>(x, int(R - 1));
+  }
   if (K[D - 1] < t.shape()[R - 1]) {
     auto c = resized_axis(t, int(R - 1), K[D - 1]);
     copy_mapped(c, t, int(R - 1), prefix_map(K[D - 1], K[D - 1]), true);
@@ -134,6 +254,7 @@ Tensor<Rl, R, B> rfft_modes_adjoint(const Tensor<std::complex<Rl>, R, B>& g, con
     t = c2c<1>(full, a, true);  // adjoint of the forward DFT: the unnormalised inverse
   }
   const index_t n_last = xs[R - 1], m = n_last / 2 + 1;
+  if (last_axis_by_gemm(n_last, K[D - 1])) return rdft_last_adjoint(t, n_last);
   auto h = resized_axis(t, int(R - 1), m);
   copy_mapped(h, t, int(R - 1), prefix_map(K[D - 1], m), false);
   // Adjoint of r2c on real inputs: c2r with the bins it counts twice halved (see rfftn).
@@ -161,6 +282,7 @@ Tensor<Rl, R, B> irfft_modes_raw(const Tensor<std::complex<Rl>, R, B>& y, const 
     if (D == 1) t = t.clone();  // else t is already a fresh result
     zero_imag_bins(t, S[D - 1] % 2 == 0 ? N[D - 1] / 2 : -1);
   }
+  if (last_axis_by_gemm(S[D - 1], k_last)) return irdft_last(t, S[D - 1]);
   auto h = resized_axis(t, int(R - 1), m);
   copy_mapped(h, t, int(R - 1), prefix_map(k_last, m), false);
   return c2r<1>(h, int(R - 1), S[D - 1]);
@@ -171,10 +293,15 @@ template <std::size_t D, class Rl, std::size_t R, class B>
 Tensor<std::complex<Rl>, R, B> irfft_modes_adjoint(const Tensor<Rl, R, B>& g, const std::array<index_t, D>& N,
                                                    const std::array<index_t, D>& K, ModesPlacement p) {
   const index_t s_last = g.shape()[R - 1];
-  auto G = r2c<1>(g, int(R - 1));
-  double_inner_bins(G, int(R - 1), s_last);  // adjoint of c2r: see irfftn
-  auto t = resized_axis(G, int(R - 1), K[D - 1]);
-  copy_mapped(t, G, int(R - 1), prefix_map(K[D - 1], G.shape()[R - 1]), true);
+  Tensor<std::complex<Rl>, R, B> t;
+  if (last_axis_by_gemm(s_last, K[D - 1])) {
+    t = irdft_last_adjoint(g, K[D - 1]);
+  } else {
+    auto G = r2c<1>(g, int(R - 1));
+    double_inner_bins(G, int(R - 1), s_last);  // adjoint of c2r: see irfftn
+    t = resized_axis(G, int(R - 1), K[D - 1]);
+    copy_mapped(t, G, int(R - 1), prefix_map(K[D - 1], G.shape()[R - 1]), true);
+  }
   if (p == ModesPlacement::exact) zero_imag_bins(t, s_last % 2 == 0 ? N[D - 1] / 2 : -1);
   for (std::size_t s = D - 1; s-- > 0;) {
     const int a = int(R - D + s);
