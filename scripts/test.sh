@@ -39,8 +39,10 @@ meson test -C build/gcc --print-errorlogs --num-processes "$jobs"
 
 if [ "$quick" -eq 0 ]; then
   echo "== [2/3] clang AddressSanitizer + UndefinedBehaviorSanitizer build (-Werror)"
+  # -fno-sanitize=alignment: Eigen's AVX Packet4cf pset1 loads a std::complex<float> (4-byte
+  # aligned) as one double, a legal unaligned load on x86 that UBSan reports as misaligned.
   CC=clang CXX=clang++ setup build/clang-asan -Dbuildtype=debug -Dwerror=true \
-    -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=all \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args="['-fno-sanitize-recover=all', '-fno-sanitize=alignment']" \
     -Dcuda=disabled -Dbenchmarks=false -Dexamples=false
   ninja -C build/clang-asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \

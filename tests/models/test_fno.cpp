@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "../golden_helpers.hpp"
 #include "../helpers.hpp"
 #include "neuralop/io/io.hpp"
 #include "neuralop/models/fno.hpp"
@@ -21,11 +22,7 @@ double rel_l2(const Tensor<T, R>& got, const io::RawTensor& want) {
   return test::rel_l2(got.to_vector(), want.to_vector<T>());
 }
 
-std::vector<int> ints(const io::Value& v) {
-  std::vector<int> out;
-  for (const auto& x : v.elements()) out.push_back(x.as<int>());
-  return out;
-}
+using test::ints;
 
 template <class Options = FNOOptions>
 Options options(const io::Value& o) {

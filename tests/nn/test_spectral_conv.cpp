@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "../golden_helpers.hpp"
 #include "../helpers.hpp"
 #include "neuralop/io/io.hpp"
 #include "neuralop/neuralop.hpp"
@@ -26,11 +27,7 @@ double rel_l2(const Tensor<T, R>& got, const io::Value& want) {
   return test::rel_l2(got.to_vector(), w.to_vector());
 }
 
-std::vector<int> ints(const io::Value& v) {
-  std::vector<int> out;
-  for (const auto& x : v.elements()) out.push_back(x.as<int>());
-  return out;
-}
+using test::ints;
 
 nn::SpectralConvOptions options(const io::Value& o) {
   nn::SpectralConvOptions opt;

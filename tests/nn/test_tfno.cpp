@@ -9,6 +9,7 @@
 #include <complex>
 #include <numbers>
 
+#include "../golden_helpers.hpp"
 #include "../helpers.hpp"
 #include "neuralop/io/io.hpp"
 #include "neuralop/neuralop.hpp"
@@ -26,16 +27,8 @@ const io::Value& golden() {
   return v;
 }
 
-std::vector<int> ints(const io::Value& v) {
-  std::vector<int> out;
-  for (const auto& x : v.elements()) out.push_back(x.as<int>());
-  return out;
-}
-std::vector<index_t> indices(const io::Value& v) {
-  std::vector<index_t> out;
-  for (const auto& x : v.elements()) out.push_back(x.as<index_t>());
-  return out;
-}
+using test::ints;
+std::vector<index_t> indices(const io::Value& v) { return test::list_of<index_t>(v); }
 
 nn::SpectralConvOptions options(const io::Value& o) {
   nn::SpectralConvOptions opt;

@@ -104,6 +104,17 @@ namespace detail {
 inline void check_dropout(double p, const char* layer) {
   if (!(p >= 0.0 && p <= 1.0)) throw_error<value_error>(layer, ": dropout ", p, " is not a probability in [0, 1]");
 }
+// NeuralOperator's MLP order: layer, the activation between layers, dropout (training mode)
+// after every layer, the last included.
+template <class Layers, class V>
+V run_mlp(const Layers& fcs, Activation act, double p, bool training, V x) {
+  for (std::size_t k = 0; k < fcs.size(); ++k) {
+    x = (*fcs[k])(x);
+    if (k + 1 < fcs.size()) x = activate(act, x);
+    if (p > 0 && training) x = dropout(x, p);
+  }
+  return x;
+}
 }  // namespace detail
 
 struct ChannelMLPOptions {
@@ -132,13 +143,8 @@ class ChannelMLP : public Module {
     }
   }
   template <std::size_t R>
-  Var<T, R, B> operator()(Var<T, R, B> x) const {
-    for (std::size_t k = 0; k < fcs_.size(); ++k) {
-      x = (*fcs_[k])(x);
-      if (k + 1 < fcs_.size()) x = activate(act_, x);
-      if (dropout_ > 0 && training()) x = dropout(x, dropout_);
-    }
-    return x;
+  Var<T, R, B> operator()(const Var<T, R, B>& x) const {
+    return detail::run_mlp(fcs_, act_, dropout_, training(), x);
   }
 
  private:
@@ -164,13 +170,8 @@ class LinearChannelMLP : public Module {
     }
   }
   template <std::size_t R>
-  Var<T, R, B> operator()(Var<T, R, B> x) const {
-    for (std::size_t k = 0; k < fcs_.size(); ++k) {
-      x = (*fcs_[k])(x);
-      if (k + 1 < fcs_.size()) x = activate(act_, x);
-      if (dropout_ > 0 && training()) x = dropout(x, dropout_);
-    }
-    return x;
+  Var<T, R, B> operator()(const Var<T, R, B>& x) const {
+    return detail::run_mlp(fcs_, act_, dropout_, training(), x);
   }
 
  private:
