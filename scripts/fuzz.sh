@@ -15,7 +15,7 @@ opts=(-Dfuzz=true -Dtests=false -Dexamples=false -Dbenchmarks=false -Dcuda=disab
       -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized -Dwerror=true
       -Dcpp_args=-fno-sanitize-recover=all)
 if [ -f "$dir/build.ninja" ]; then
-  CC=clang CXX=clang++ meson setup --reconfigure "$dir" "${opts[@]}" >/dev/null
+  meson configure "$dir" "${opts[@]}" >/dev/null  # setup --reconfigure would keep old cpp_args
 else
   CC=clang CXX=clang++ meson setup "$dir" "${opts[@]}" >/dev/null
 fi

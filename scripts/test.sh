@@ -25,7 +25,8 @@ done
 setup() {  # setup DIR [meson options...]
   local dir=$1; shift
   if [ -f "$dir/build.ninja" ]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null
+    # `meson configure`, not `setup --reconfigure`: meson 1.0 keeps old cpp_args on reconfigure.
+    meson configure "$dir" "$@" >/dev/null
   else
     meson setup "$dir" "$@" >/dev/null
   fi
