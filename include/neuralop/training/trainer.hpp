@@ -1,0 +1,529 @@
+// Trainer: NeuralOperator's neuralop.training.Trainer loop (epochs of optimizer steps over a
+// loader, one scheduler step per epoch, evaluation on named test loaders, checkpoints, resume),
+// with callbacks, a progress bar and a metrics log as extensions.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "neuralop/autograd/autograd.hpp"
+#include "neuralop/core/rng.hpp"
+#include "neuralop/training/callbacks.hpp"
+#include "neuralop/training/metrics.hpp"
+#include "neuralop/training/training_state.hpp"
+
+namespace neuralop::training {
+
+// The Trainer's default processor: batches go to the model and the losses as the loader yields
+// them (NeuralOperator's data_processor=None).
+struct NoProcessor {};
+
+// A loss: (prediction, target) -> the batch's loss, summed over its samples (LpLoss, H1Loss).
+template <class T, std::size_t R, class B = cpu>
+using LossFn = std::function<Var<T, 0, B>(const Var<T, R, B>&, const Var<T, R, B>&)>;
+// Named evaluation losses, in order (NeuralOperator's eval_losses dict).
+template <class T, std::size_t R, class B = cpu>
+using EvalLosses = std::vector<std::pair<std::string, LossFn<T, R, B>>>;
+
+// NeuralOperator's regularizer: reset() before each batch, loss() added to the batch's training
+// loss after the forward pass (and averaged per sample into avg_lasso_loss); its state_dict goes
+// to regularizer.pt.
+template <class T, class B = cpu>
+class Regularizer : public RegularizerBase {
+ public:
+  virtual Var<T, 0, B> loss() = 0;
+};
+
+// Trainer(model, {...}): NeuralOperator's constructor arguments that apply here, then ours.
+struct TrainerOptions {
+  std::int64_t n_epochs = 0;       // required
+  std::int64_t eval_interval = 1;  // evaluate (and log, when verbose) every eval_interval epochs
+  bool verbose = false;            // NeuralOperator's per-epoch lines on `out`
+  // Extensions:
+  std::string log_dir = {};            // metrics.csv and metrics.jsonl there (none when empty)
+  std::optional<bool> progress_bar = {};  // default: verbose and stderr is a terminal
+  std::vector<Callback*> callbacks = {};  // not owned; called in order
+  std::ostream* out = nullptr;         // verbose lines (default std::cout)
+};
+
+// train(...)'s keyword arguments after the losses, as NeuralOperator's.
+template <class T, class B = cpu>
+struct TrainOptions {
+  Regularizer<T, B>* regularizer = nullptr;
+  std::optional<std::int64_t> save_every = {};  // checkpoint after epochs e with e % save_every == 0
+  // "<loader>_<loss>" (e.g. "16_l2"): checkpoint "best_model" after evaluated epochs where it
+  // is strictly lower than before; disables save_every.
+  std::optional<std::string> save_best = {};
+  std::string save_dir = "./ckpt";
+  std::optional<std::string> resume_from_dir = {};
+};
+
+namespace detail {
+
+template <class X>
+struct var_of {};
+template <TensorScalar T, std::size_t R, class B>
+struct var_of<Tensor<T, R, B>> {
+  using type = Var<T, R, B>;
+};
+template <TensorScalar T, std::size_t R, class B>
+struct var_of<Var<T, R, B>> {
+  using type = Var<T, R, B>;
+};
+template <class X>
+using var_of_t = typename var_of<std::remove_cvref_t<X>>::type;
+
+// A batch field as a Var (a tensor becomes a leaf without gradient).
+template <class X>
+var_of_t<X> as_var(const X& x) {
+  return x;
+}
+
+template <class Processor, class LoaderBatch>
+struct model_batch_of {
+  using type = typename Processor::model_batch_type;
+};
+template <class LoaderBatch>
+struct model_batch_of<NoProcessor, LoaderBatch> {
+  using type = LoaderBatch;
+};
+
+// The types one training batch goes through: loader batch -> model batch -> x, y Vars.
+template <class Processor, class LoaderBatch>
+struct BatchTypes {
+  using model_batch = typename model_batch_of<Processor, LoaderBatch>::type;
+  using x_var = var_of_t<decltype(std::declval<model_batch&>().x)>;
+  using y_var = var_of_t<decltype(std::declval<model_batch&>().y)>;
+  using value_type = typename y_var::value_type;
+  using backend_type = typename y_var::backend_type;
+  static constexpr std::size_t y_rank = y_var::rank;
+  using loss_fn = LossFn<value_type, y_rank, backend_type>;
+  using eval_losses = EvalLosses<value_type, y_rank, backend_type>;
+  using train_options = TrainOptions<value_type, backend_type>;
+};
+
+template <class T>
+double to_double(const T& v) {
+  if constexpr (is_complex_v<T>) return static_cast<double>(std::real(v));
+  else return static_cast<double>(v);
+}
+
+template <class L>
+concept LoaderWithEpoch = requires(L& l, std::int64_t e) {
+  { l.epoch() } -> std::convertible_to<std::int64_t>;
+  l.set_epoch(e);
+};
+template <class L>
+std::int64_t n_batches(L& l) {
+  if constexpr (requires { l.size(); }) return static_cast<std::int64_t>(l.size());
+  else return static_cast<std::int64_t>(std::distance(l.begin(), l.end()));
+}
+template <class L>
+std::int64_t n_dataset_samples(const L& l) {
+  if constexpr (requires { l.dataset().size(); }) return static_cast<std::int64_t>(l.dataset().size());
+  else if constexpr (requires { l.n_samples(); }) return static_cast<std::int64_t>(l.n_samples());
+  else return -1;
+}
+template <class K>
+std::string name_of(const K& k) {
+  if constexpr (std::is_arithmetic_v<K>) return std::to_string(k);
+  else return std::string(k);
+}
+inline std::string quoted_name(const std::string& s) { return "'" + s + "'"; }
+
+inline std::string format_fixed(double v, const char* fmt) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+}  // namespace detail
+
+// Trains `model` (a Module with operator()(Var x) -> Var) on batches {x, y} of a loader. With a
+// data processor P (P::batch_type -> preprocess -> P::model_batch_type -> model -> postprocess),
+// as NeuralOperator's data_processor; processor.train()/eval() follow the model's mode.
+template <class Model, class Processor = NoProcessor>
+class Trainer {
+  static constexpr bool has_processor = !std::is_same_v<Processor, NoProcessor>;
+  template <class Loader>
+  using types = detail::BatchTypes<Processor, typename std::remove_cvref_t<Loader>::batch_type>;
+
+ public:
+  template <class Loader>
+  using loss_fn = typename types<Loader>::loss_fn;
+  template <class Loader>
+  using eval_losses_type = typename types<Loader>::eval_losses;
+  template <class Loader>
+  using train_options = typename types<Loader>::train_options;
+
+  Trainer(Model& model, TrainerOptions options)
+    requires(!has_processor)
+      : model_(&model), o_(std::move(options)) {
+    validate();
+  }
+  Trainer(Model& model, TrainerOptions options, Processor& data_processor)
+    requires(has_processor)
+      : model_(&model), proc_(&data_processor), o_(std::move(options)) {
+    validate();
+  }
+
+  const TrainerOptions& options() const { return o_; }
+  // The epoch train() starts at: 0, or where resume_from_dir says (see train).
+  std::int64_t start_epoch() const { return start_epoch_; }
+  // The epoch running or last run.
+  std::int64_t epoch() const { return epoch_; }
+  // Every epoch of the last train() call.
+  const std::vector<EpochMetrics>& history() const { return history_; }
+
+  // NeuralOperator's train(): for epoch in [start_epoch, n_epochs): one pass over train_loader
+  // (per batch: zero_grad, [regularizer reset], preprocess, model, postprocess, loss
+  // [+ regularizer loss], backward, optimizer step), one scheduler step (ReduceLROnPlateau gets
+  // the SUM of the batch losses, others step()), then
+  //   train_err = sum / number of batches, avg_loss = sum / number of samples;
+  // every eval_interval epochs evaluate() on each test loader (metrics "<loader>_<loss>");
+  // checkpoints by save_best / save_every. test_loaders: (name, loader) pairs in order (a
+  // std::map or a vector of pairs); eval_losses: (name, loss), default {"l2": training_loss}.
+  // Returns the last epoch's metrics.
+  //
+  // Resume (resume_from_dir): loads model, optimizer, scheduler (and regularizer) from the
+  // folder (best_model_* if present, else model_*). A checkpoint of ours continues at the epoch
+  // AFTER the saved one, with the random generator, the loaders' epochs and the best save_best
+  // value restored, so that a stopped and resumed run continues bit-exactly like an
+  // uninterrupted one. A NeuralOperator checkpoint (no such record) restarts AT its saved
+  // epoch, as NeuralOperator does (that epoch is trained twice).
+  //
+  // A NaN or Inf training loss stops training with a training_error naming the epoch and
+  // batch, before that batch's optimizer step; the checkpoints on disk are left as they were.
+  template <class Loader, class TestLoaders>
+  EpochMetrics train(Loader& train_loader, TestLoaders&& test_loaders, optim::Optimizer& optimizer, SchedulerRef scheduler,
+                     const loss_fn<Loader>& training_loss, eval_losses_type<Loader> eval_losses = {},
+                     const train_options<Loader>& options = {}) {
+    using Ty = types<Loader>;
+    if (!training_loss) throw_error<value_error>("Trainer.train: training_loss is empty");
+    if (options.save_every && *options.save_every < 1)
+      throw_error<value_error>("Trainer.train: save_every must be >= 1, got ", *options.save_every);
+    if (eval_losses.empty()) eval_losses.emplace_back("l2", training_loss);
+    for (const auto& [n, l] : eval_losses)
+      if (!l) throw_error<value_error>("Trainer.train: eval loss '", n, "' is empty");
+
+    std::vector<std::string> metric_names;
+    for (auto& [name, loader] : test_loaders)
+      for (const auto& [loss_name, l] : eval_losses) metric_names.push_back(detail::name_of(name) + "_" + loss_name);
+    Run run{&optimizer, scheduler, options.regularizer, options.save_best, options.save_every, options.save_dir};
+    if (run.save_best) {
+      if (std::find(metric_names.begin(), metric_names.end(), *run.save_best) == metric_names.end()) {
+        std::string valid;
+        for (const auto& m : metric_names) valid += (valid.empty() ? "" : ", ") + m;
+        throw_error<value_error>("Trainer.train: save_best='", *run.save_best,
+                                 "' is not a metric of this run (<loader name>_<eval loss name>); expected one of: ",
+                                 valid.empty() ? "none (no test loaders)" : valid);
+      }
+      run.save_every.reset();  // either monitor a metric or save on an interval, as NeuralOperator
+    }
+    best_.reset();
+    history_.clear();
+    bool resumed = false;
+    if (options.resume_from_dir) {
+      resume_state_from_dir(*options.resume_from_dir, train_loader, test_loaders, run);
+      resumed = true;
+    }
+    MetricsLog log;
+    if (!o_.log_dir.empty())
+      log = MetricsLog(o_.log_dir, metric_names, options.regularizer != nullptr,
+                       resumed ? std::optional<std::int64_t>(start_epoch_) : std::nullopt);
+    const bool bar = o_.progress_bar.value_or(o_.verbose && ProgressBar::is_terminal(stderr));
+    progress_ = bar ? ProgressBar(stderr) : ProgressBar();
+
+    if (o_.verbose) {
+      out() << "Training on " << detail::n_dataset_samples(train_loader) << " samples\n";
+      std::string sizes, names;
+      for (auto& [name, loader] : test_loaders) {
+        sizes += (sizes.empty() ? "" : ", ") + std::to_string(detail::n_dataset_samples(loader));
+        names += (names.empty() ? "" : ", ") + detail::quoted_name(detail::name_of(name));
+      }
+      out() << "Testing on [" << sizes << "] samples         on resolutions [" << names << "].\n" << std::flush;
+    }
+    for (auto* cb : o_.callbacks) cb->on_train_start(start_epoch_, o_.n_epochs);
+
+    EpochMetrics last;
+    for (std::int64_t epoch = start_epoch_; epoch < o_.n_epochs; ++epoch) {
+      EpochMetrics m = train_one_epoch<Ty>(epoch, train_loader, training_loss, run);
+      bool save = false;
+      if (epoch % o_.eval_interval == 0) {
+        m.eval = evaluate_all(epoch, eval_losses, test_loaders);
+        if (run.save_best) {
+          const double v = m.eval.at(*run.save_best);
+          if (v < best_.value_or(std::numeric_limits<double>::infinity())) {
+            best_ = v;
+            save = true;
+          }
+        }
+      }
+      if (run.save_every && epoch % *run.save_every == 0) save = true;
+      history_.push_back(m);
+      log.write(m);
+      if (save) checkpoint(run, train_loader, test_loaders);
+      for (auto* cb : o_.callbacks) cb->on_epoch_end(m);
+      last = std::move(m);
+    }
+    for (auto* cb : o_.callbacks) cb->on_train_end(last);
+    return last;
+  }
+
+  // NeuralOperator's evaluate(loss_dict, data_loader, log_prefix): model and processor in eval
+  // mode, no gradients; metric "<log_prefix>_<loss name>" = sum over batches of the loss (summed
+  // in the loss's precision, as torch's 0-d tensors) / number of samples.
+  template <class Loader>
+  Metrics evaluate(const eval_losses_type<Loader>& losses, Loader& loader, const std::string& log_prefix = "") {
+    using Ty = types<Loader>;
+    using T = typename Ty::value_type;
+    model_->eval();
+    if constexpr (has_processor) proc_->eval();
+    NoGradGuard no_grad;
+    std::vector<T> sums(losses.size(), T(0));
+    std::int64_t n_samples = 0;
+    for (auto&& batch : loader) {
+      auto mb = preprocess<Ty>(std::move(batch));
+      n_samples += static_cast<std::int64_t>(mb.y.shape()[0]);
+      const typename Ty::y_var pred = postprocess<Ty>(forward<Ty>(mb), mb);
+      const typename Ty::y_var y = detail::as_var(mb.y);
+      for (std::size_t i = 0; i < losses.size(); ++i) sums[i] += losses[i].second(pred, y).value().item();
+    }
+    Metrics m;
+    for (std::size_t i = 0; i < losses.size(); ++i)
+      m.set(log_prefix + "_" + losses[i].first, detail::to_double(T(sums[i] / T(static_cast<double>(n_samples)))));
+    return m;
+  }
+
+ private:
+  struct Run {
+    optim::Optimizer* optimizer;
+    SchedulerRef scheduler;
+    RegularizerBase* regularizer;
+    std::optional<std::string> save_best = {};
+    std::optional<std::int64_t> save_every;
+    std::string save_dir;
+  };
+
+  void validate() const {
+    if (o_.n_epochs < 0) throw_error<value_error>("Trainer: n_epochs must be >= 0, got ", o_.n_epochs);
+    if (o_.eval_interval < 1) throw_error<value_error>("Trainer: eval_interval must be >= 1, got ", o_.eval_interval);
+    for (std::size_t i = 0; i < o_.callbacks.size(); ++i)
+      if (!o_.callbacks[i]) throw_error<value_error>("Trainer: callbacks[", i, "] is null");
+  }
+  std::ostream& out() const { return o_.out ? *o_.out : std::cout; }
+
+  template <class Ty, class LB>
+  typename Ty::model_batch preprocess(LB&& batch) const {
+    if constexpr (has_processor) return proc_->preprocess(std::forward<LB>(batch));
+    else return std::forward<LB>(batch);
+  }
+  template <class Ty>
+  typename Ty::y_var forward(const typename Ty::model_batch& mb) {
+    using out_t = std::remove_cvref_t<decltype((*model_)(std::declval<const typename Ty::x_var&>()))>;
+    static_assert(std::is_same_v<out_t, typename Ty::y_var>,
+                  "Trainer: the model's output type must be the Var type of the batch's y");
+    return (*model_)(detail::as_var(mb.x));
+  }
+  template <class Ty>
+  typename Ty::y_var postprocess(typename Ty::y_var out, typename Ty::model_batch& mb) const {
+    if constexpr (has_processor) return proc_->postprocess(out, mb);
+    else return out;
+  }
+
+  template <class Ty, class Loader>
+  EpochMetrics train_one_epoch(std::int64_t epoch, Loader& loader, const typename Ty::loss_fn& training_loss, Run& run) {
+    using T = typename Ty::value_type;
+    using B = typename Ty::backend_type;
+    epoch_ = epoch;
+    for (auto* cb : o_.callbacks) cb->on_epoch_start(epoch);
+    model_->train();
+    if constexpr (has_processor) proc_->train();
+    auto* reg = static_cast<Regularizer<T, B>*>(run.regularizer);
+    const auto t1 = std::chrono::steady_clock::now();
+    double train_err = 0.0, avg_lasso = 0.0;
+    std::int64_t n_samples = 0, idx = 0;
+    const std::int64_t n_batches = detail::n_batches(loader);
+    progress_.start(epoch, o_.n_epochs, n_batches);
+    for (auto&& batch : loader) {
+      run.optimizer->zero_grad();
+      if (reg) reg->reset();
+      auto mb = preprocess<Ty>(std::move(batch));
+      n_samples += static_cast<std::int64_t>(mb.y.shape()[0]);
+      typename Ty::y_var pred = forward<Ty>(mb);
+      if (epoch == 0 && idx == 0 && o_.verbose) out() << "Raw outputs of shape " << format_shape(pred.shape()) << "\n";
+      pred = postprocess<Ty>(std::move(pred), mb);
+      Var<T, 0, B> loss = training_loss(pred, detail::as_var(mb.y));
+      double lasso = 0;
+      if (reg) {
+        const Var<T, 0, B> r = reg->loss();
+        lasso = detail::to_double(r.value().item());
+        loss = loss + r;
+      }
+      const double value = detail::to_double(loss.value().item());
+      if (!std::isfinite(value)) {
+        progress_.finish();
+        throw_error<training_error>("Trainer: the training loss is ", value, " at epoch ", epoch, ", batch ", idx,
+                                    " (counted from 0); training stopped before that batch's optimizer step. ",
+                                    last_checkpoint_ ? "The last checkpoint (after epoch " +
+                                                           std::to_string(*last_checkpoint_) + ") in " + run.save_dir +
+                                                           " is kept."
+                                                     : std::string("No checkpoint was written by this run."));
+      }
+      loss.backward();
+      run.optimizer->step();
+      train_err += value;
+      avg_lasso += lasso;
+      for (auto* cb : o_.callbacks) cb->on_batch_end(epoch, idx, value);
+      ++idx;
+      progress_.update(idx, value);
+    }
+    if (auto* s = run.scheduler.plateau()) s->step(train_err);  // the undivided sum (trap 28)
+    else if (auto* s = run.scheduler.epoch_scheduler()) s->step();
+    progress_.finish();
+
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.epoch_train_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    m.avg_loss = train_err / static_cast<double>(n_samples);
+    m.train_err = train_err / static_cast<double>(n_batches);
+    if (reg) m.avg_lasso_loss = avg_lasso / static_cast<double>(n_samples);
+    m.lr = run.optimizer->lr();
+    if (o_.verbose && epoch % o_.eval_interval == 0) {
+      out() << "[" << epoch << "] time=" << detail::format_fixed(m.epoch_train_time, "%.2f")
+            << ", avg_loss=" << detail::format_fixed(m.avg_loss, "%.4f")
+            << ", train_err=" << detail::format_fixed(m.train_err, "%.4f");
+      if (m.avg_lasso_loss) out() << ", avg_lasso=" << detail::format_fixed(*m.avg_lasso_loss, "%.4f");
+      out() << "\n" << std::flush;
+    }
+    return m;
+  }
+
+  template <class Losses, class TestLoaders>
+  Metrics evaluate_all(std::int64_t epoch, const Losses& losses, TestLoaders& test_loaders) {
+    Metrics all;
+    for (auto& [name, loader] : test_loaders)
+      for (const auto& [k, v] : evaluate(losses, loader, detail::name_of(name))) all.set(k, v);
+    if (o_.verbose) {
+      std::string msg;
+      for (const auto& [k, v] : all) msg += (msg.empty() ? "" : ", ") + k + "=" + detail::format_fixed(v, "%.4f");
+      out() << "Eval: " << msg << "\n" << std::flush;
+    }
+    for (auto* cb : o_.callbacks) cb->on_eval_end(epoch, all);
+    return all;
+  }
+
+  // Our fields of the manifest ("neuralop_cpp"): what NeuralOperator's checkpoint lacks for a
+  // bit-exact continuation. 64-bit generator words are stored as int64 (two's complement).
+  template <class Loader, class TestLoaders>
+  io::Value run_state(const Run& run, const Loader& train_loader, const TestLoaders& test_loaders) const {
+    auto x = io::Value::dict();
+    x.set("format", 1);
+    x.set("next_epoch", epoch_ + 1);
+    const auto g = default_generator().state();
+    auto rng = io::Value::dict();
+    rng.set("seed", std::bit_cast<std::int64_t>(g.seed));
+    rng.set("offset", std::bit_cast<std::int64_t>(g.offset));
+    x.set("rng", rng);
+    if constexpr (detail::LoaderWithEpoch<std::remove_cvref_t<Loader>>) x.set("train_loader_epoch", static_cast<std::int64_t>(train_loader.epoch()));
+    auto te = io::Value::dict();
+    for (const auto& [name, loader] : test_loaders)
+      if constexpr (detail::LoaderWithEpoch<std::remove_cvref_t<decltype(loader)>>)
+        te.set(detail::name_of(name), static_cast<std::int64_t>(loader.epoch()));
+    x.set("test_loader_epochs", te);
+    if (run.save_best && best_) {
+      auto b = io::Value::dict();
+      b.set("name", *run.save_best);
+      b.set("value", *best_);
+      x.set("best_metric", b);
+    }
+    return x;
+  }
+
+  template <class Loader, class TestLoaders>
+  void checkpoint(const Run& run, const Loader& train_loader, const TestLoaders& test_loaders) {
+    if (const auto bad = first_nonfinite(*model_))
+      throw_error<training_error>("Trainer: parameter '", *bad, "' holds NaN or Inf after epoch ", epoch_,
+                                  "; not checkpointing it, training stopped. ",
+                                  last_checkpoint_ ? "The last checkpoint (after epoch " + std::to_string(*last_checkpoint_) +
+                                                         ") in " + run.save_dir + " is kept."
+                                                   : std::string("No checkpoint was written by this run."));
+    save_training_state(run.save_dir, run.save_best ? "best_model" : "model", *model_, run.optimizer, run.scheduler,
+                        run.regularizer, epoch_, run_state(run, train_loader, test_loaders));
+    last_checkpoint_ = epoch_;
+    if (o_.verbose) out() << "[Rank 0]: saved training state to " << run.save_dir << "\n" << std::flush;
+    for (auto* cb : o_.callbacks) cb->on_checkpoint(epoch_, run.save_dir);
+  }
+
+  template <class Loader, class TestLoaders>
+  void resume_state_from_dir(const std::string& dir, Loader& train_loader, TestLoaders& test_loaders, const Run& run) {
+    namespace fs = std::filesystem;
+    std::string save_name;
+    if (fs::exists(fs::path(dir) / "best_model_state_dict.pt")) save_name = "best_model";
+    else if (fs::exists(fs::path(dir) / "model_state_dict.pt")) save_name = "model";
+    else
+      throw_error<io_error>("Trainer: resume_from_dir '", dir,
+                            "' holds neither best_model_state_dict.pt nor model_state_dict.pt");
+    const auto st = load_training_state(dir, save_name, *model_, run.optimizer, run.scheduler, run.regularizer);
+    std::optional<std::int64_t> resume_epoch = st.epoch;  // NeuralOperator's: that epoch runs again
+    const io::Value& x = st.extra;
+    if (x.is_dict() && x.contains("next_epoch")) {
+      try {
+        resume_epoch = x.at("next_epoch").as<std::int64_t>();
+        const auto rng = x.at("rng");
+        default_generator().set_state({std::bit_cast<std::uint64_t>(rng.at("seed").as<std::int64_t>()),
+                                       std::bit_cast<std::uint64_t>(rng.at("offset").as<std::int64_t>())});
+        if constexpr (detail::LoaderWithEpoch<Loader>)
+          if (x.contains("train_loader_epoch")) train_loader.set_epoch(x.at("train_loader_epoch").as<std::int64_t>());
+        if (x.contains("test_loader_epochs")) {
+          const auto te = x.at("test_loader_epochs");
+          for (auto& [name, loader] : test_loaders)
+            if constexpr (detail::LoaderWithEpoch<std::remove_cvref_t<decltype(loader)>>)
+              if (const auto* e = te.find(std::string_view(detail::name_of(name)))) loader.set_epoch(e->as<std::int64_t>());
+        }
+        if (run.save_best && x.contains("best_metric")) {
+          const auto b = x.at("best_metric");
+          if (b.at("name").as<std::string>() == *run.save_best) best_ = b.at("value").to<double>();
+        }
+      } catch (const error& e) {
+        throw_error<io_error>("Trainer: resume_from_dir '", dir, "': manifest.pt's neuralop_cpp record is malformed: ",
+                              e.what());
+      }
+    }
+    if (resume_epoch && *resume_epoch > start_epoch_) {
+      start_epoch_ = *resume_epoch;
+      if (o_.verbose) out() << "Trainer resuming from epoch " << *resume_epoch << "\n" << std::flush;
+    }
+  }
+
+  Model* model_;
+  Processor* proc_ = nullptr;
+  TrainerOptions o_;
+  std::int64_t start_epoch_ = 0;
+  std::int64_t epoch_ = 0;
+  std::optional<std::int64_t> last_checkpoint_;
+  std::optional<double> best_;
+  std::vector<EpochMetrics> history_;
+  ProgressBar progress_;
+};
+
+template <class Model>
+Trainer(Model&, TrainerOptions) -> Trainer<Model, NoProcessor>;
+template <class Model, class Processor>
+Trainer(Model&, TrainerOptions, Processor&) -> Trainer<Model, Processor>;
+
+}  // namespace neuralop::training
