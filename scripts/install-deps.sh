@@ -10,6 +10,7 @@ packages=(
   libeigen3-dev libfftw3-dev                     # Eigen 3.4 Tensor module, FFTW float + double
   doctest-dev                                    # tests
   zlib1g-dev                                     # .npz and .pt archives (deflate)
+  libtomlplusplus-dev                            # the neuralop CLI's config files (toml++, header-only)
   python3                                        # tools/ scripts
 )
 
