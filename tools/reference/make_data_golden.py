@@ -6,7 +6,7 @@ Written to tests/data/golden/data.pt as a dict:
   'darcy'      : DarcyDataset(download=False) on the sample folder, n_train 1000, test resolutions
                  [16, 32] with n_tests [100, 50] (the 16 file holds 50): channel-wise and
                  pixel-wise normalizer stats of x and y, the first train batch (batch size 4) and
-                 the first test batches (batch size 4) as load_darcy_flow_small's loaders yield
+                 the first test batches (batch size 2) as load_darcy_flow_small's loaders yield
                  them, the test counts, DefaultDataProcessor preprocess in train and eval mode and
                  postprocess in both modes of a fixed output, the processor's state_dict keys;
   'darcy_sub'  : DarcyDataset(subsampling_rate=2): shapes and the first sample (only axis 2 of x
@@ -15,6 +15,8 @@ Written to tests/data/golden/data.pt as a dict:
   'partial_fit': fit / partial_fit on a small random tensor for several `dim`s and batch sizes
                  (mean, std, squared_mean, n_elements), transform / inverse_transform of another;
   'dict'       : DictUnitGaussianNormalizer transform / inverse_transform (uncovered channels 0);
+  'poisson'    : NonlinearPoissonDataset samples from a tiny synthetic pickle (also written, as
+                 tests/data/golden/poisson_tiny_p{2,4,5}.obj, for the pickle reader), unshuffled;
   'burgers'    : Burgers1dTimeDataset (n_train 10, n_tests [10]) normalizer stats, the first
                  train batch WITHOUT shuffle and the first test batch (batch size 4), the
                  Burgers1dTimeDataProcessor outputs in train and eval mode.
@@ -69,7 +71,7 @@ def darcy():
     ds = DarcyDataset(DATA, n_train=1000, n_tests=[100, 50], batch_size=4, test_batch_sizes=[4, 4],
                       train_resolution=16, test_resolutions=[16, 32], download=False)
     train = DataLoader(ds.train_db, batch_size=4)
-    tests = {r: DataLoader(ds.test_dbs[r], batch_size=4, shuffle=False) for r in (16, 32)}
+    tests = {r: DataLoader(ds.test_dbs[r], batch_size=2, shuffle=False) for r in (16, 32)}
     b0 = first(train)
     res["train_batch0"] = {"x": b0["x"], "y": b0["y"]}
     res["n_train_batches"] = len(train)
@@ -157,6 +159,46 @@ def burgers():
             "model_out": out, "processor": processor_outputs(p, b0, out)}
 
 
+def poisson():
+    """A tiny synthetic nonlinear_poisson.obj (4 instances, the key layout of NeuralOperator's file),
+    pickled with protocols 2, 4 and 5, and NonlinearPoissonDataset's samples built from it with the
+    instance shuffle disabled (NeuralOperator shuffles with Python's unseeded global random)."""
+    import pickle
+    import numpy as np
+    import neuralop.data.datasets.nonlinear_poisson as nlp
+    rng = np.random.default_rng(4)
+    inst = []
+    for i in range(4):
+        nb, nd = 6, 7
+        inst.append({
+            "train_points_domain": rng.uniform(-1, 1, (nd, 2)), "train_points_boundary": rng.uniform(-1, 1, (nb, 2)),
+            "train_source_terms_domain": rng.normal(size=nd), "train_source_terms_boundary": rng.normal(size=nb),
+            "train_bc_domain": rng.normal(size=nd), "train_bc_boundary": rng.normal(size=nb),
+            "train_distances_domain": rng.uniform(0, 1, nd).astype(np.float32),
+            "val_points_domain": np.asfortranarray(rng.uniform(-1, 1, (8, 2))),
+            "val_source_terms_domain": rng.normal(size=8), "val_values_domain": rng.normal(size=8),
+            "val_points_boundary": rng.uniform(-1, 1, (5, 2)), "val_source_terms_boundary": rng.normal(size=5),
+            "val_values_boundary": rng.normal(size=5),
+            "coefs": {"c1": np.float64(0.1 * i), "c2": np.float64(-0.05), "beta": np.array([1.0, 2.0, 0.5]),
+                      "mu_1": [0.1, -0.2, 0.3], "mu_2": np.array([0.0, 0.4, -0.1], dtype=np.float32)},
+        })
+    gold = os.path.dirname(OUT)
+    for proto in (2, 4, 5):
+        with open(os.path.join(gold, f"poisson_tiny_p{proto}.obj"), "wb") as f:
+            pickle.dump(inst, f, protocol=proto)
+    shuffle = nlp.random.shuffle
+    nlp.random.shuffle = lambda x: None
+    try:
+        ds = nlp.NonlinearPoissonDataset(os.path.join(gold, "poisson_tiny_p4.obj"), n_train=2, n_test=1, n_in=4, n_out=5,
+                                         n_bound=3, n_eval=6, latent_query_res=4, domain_padding=1, download=False)
+    finally:
+        nlp.random.shuffle = shuffle
+    keys = ["x", "input_geom", "latent_queries", "output_queries_domain", "output_source_terms_domain", "y_domain",
+            "y_bound", "output_queries_bound", "output_source_terms_bound", "num_boundary", "out_sub_level"]
+    pick = lambda d: {k: d[k] for k in keys if k in d}
+    return {"train": [pick(d) for d in ds.train_db], "test": [pick(d) for d in ds.test_db]}
+
+
 def contiguous(v):
     if isinstance(v, torch.Tensor):
         return v.detach().contiguous().clone()
@@ -170,7 +212,8 @@ def contiguous(v):
 def main():
     torch.manual_seed(0)
     out = contiguous({"darcy": darcy(), "darcy_sub": darcy_sub(), "from_dataset": from_dataset(),
-                      "partial_fit": partial_fit(), "dict": dict_normalizer(), "burgers": burgers()})
+                      "partial_fit": partial_fit(), "dict": dict_normalizer(), "burgers": burgers(),
+                      "poisson": poisson()})
     d = out["darcy"]["channel_wise"]
     print("darcy channel-wise x mean %.10f std %.10f  y mean %.10f std %.10f" % (
         d["x"]["mean"].item(), d["x"]["std"].item(), d["y"]["mean"].item(), d["y"]["std"].item()))

@@ -43,17 +43,17 @@ class Burgers1dTimeDataProcessor : public DefaultDataProcessor<T, 3, 4, B> {
 };
 
 struct Burgers1dTimeOptions {
-  std::string root_dir;  // required: the folder holding burgers_{train,test}_{res}.pt
+  std::string root_dir{};  // required: the folder holding burgers_{train,test}_{res}.pt
   index_t n_train = 0;
-  std::vector<index_t> n_tests;
+  std::vector<index_t> n_tests{};
   int train_resolution = 16;
   std::vector<int> test_resolutions{16};
   index_t batch_size = 32;
   std::vector<index_t> test_batch_sizes{32};
   // Passed on as NeuralOperator does (input rate = spatial, output rates = [temporal, spatial]);
   // with the shipped files' ranks neither has any effect (see docs/data.md).
-  std::optional<index_t> temporal_subsample;
-  std::optional<index_t> spatial_subsample;
+  std::optional<index_t> temporal_subsample{};
+  std::optional<index_t> spatial_subsample{};
 };
 
 // x [n, 1, S] (through float32, as NeuralOperator casts x), y [n, 1, T, S]; both normalizers
@@ -109,7 +109,7 @@ template <TensorScalar T = float>
 using BurgersData = LoadedData<TensorDataset<T, 3, 4>, Burgers1dTimeDataProcessor<T>>;
 
 struct MiniBurgersOptions {
-  std::string data_path;  // required: the folder holding burgers_{train,test}_16.pt
+  std::string data_path{};  // required: the folder holding burgers_{train,test}_16.pt
   index_t n_train = 0;
   index_t n_test = 0;
   index_t batch_size = 0;

@@ -11,11 +11,11 @@ namespace neuralop::data {
 
 // DarcyDataset's / the loaders' keyword arguments (download aside: this library never downloads).
 struct DarcyOptions {
-  std::string data_root;  // required: the folder holding darcy_train_{res}.pt and darcy_test_{res}.pt
+  std::string data_root{};  // required: the folder holding darcy_train_{res}.pt and darcy_test_{res}.pt
   index_t n_train = 0;
-  std::vector<index_t> n_tests;           // one per test resolution (a file's count caps it)
+  std::vector<index_t> n_tests{};           // one per test resolution (a file's count caps it)
   index_t batch_size = 0;
-  std::vector<index_t> test_batch_sizes;  // one per test resolution
+  std::vector<index_t> test_batch_sizes{};  // one per test resolution
   int train_resolution = 16;              // load_darcy_flow_small: always 16
   std::vector<int> test_resolutions{16, 32};
   bool encode_input = false;

@@ -11,3 +11,4 @@
 #include "neuralop/data/darcy.hpp"
 #include "neuralop/data/burgers.hpp"
 #include "neuralop/data/navier_stokes.hpp"
+#include "neuralop/data/nonlinear_poisson.hpp"

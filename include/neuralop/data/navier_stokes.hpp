@@ -10,11 +10,11 @@
 namespace neuralop::data {
 
 struct NavierStokesOptions {
-  std::string data_root;  // required: the folder holding nsforcing_{train,test}_{res}.pt
+  std::string data_root{};  // required: the folder holding nsforcing_{train,test}_{res}.pt
   index_t n_train = 0;
-  std::vector<index_t> n_tests;
+  std::vector<index_t> n_tests{};
   index_t batch_size = 0;
-  std::vector<index_t> test_batch_sizes;
+  std::vector<index_t> test_batch_sizes{};
   int train_resolution = 128;
   std::vector<int> test_resolutions{128};
   bool encode_input = false;

@@ -26,14 +26,14 @@ namespace neuralop::data {
 using SubsamplingRate = std::variant<std::monostate, index_t, std::vector<index_t>>;
 
 struct PTDatasetOptions {
-  std::string root_dir;      // required: nothing is looked for in fixed places
-  std::string dataset_name;  // file prefix: "darcy", "burgers", "nsforcing"
+  std::string root_dir{};      // required: nothing is looked for in fixed places
+  std::string dataset_name{};  // file prefix: "darcy", "burgers", "nsforcing"
   index_t n_train = 0;
-  std::vector<index_t> n_tests;  // one per test resolution
+  std::vector<index_t> n_tests{};  // one per test resolution
   index_t batch_size = 0;        // stored only (loaders use it)
-  std::vector<index_t> test_batch_sizes;
+  std::vector<index_t> test_batch_sizes{};
   int train_resolution = 0;
-  std::vector<int> test_resolutions;
+  std::vector<int> test_resolutions{};
   bool encode_input = false;
   bool encode_output = true;
   std::string encoding = "channel-wise";  // or "pixel-wise"
@@ -93,7 +93,7 @@ inline io::RawTensor dataset_tensor(const io::Value& root, const char* key, std:
 inline std::vector<index_t> expand_rate(const SubsamplingRate& rate, std::size_t stored_rank, bool none_is_one,
                                         const std::string& who, const char* name) {
   const std::size_t dims = stored_rank >= 2 ? stored_rank - 2 : 0;
-  std::vector<index_t> r;
+  std::vector<index_t> r{};
   if (const auto* v = std::get_if<std::vector<index_t>>(&rate)) {
     r = *v;
     if (r.size() != dims)
@@ -237,7 +237,7 @@ class PTDataset {
 
  private:
   PTDatasetOptions opt_;
-  std::string who_;
+  std::string who_{};
   std::vector<index_t> in_rates_, out_rates_;
   dataset_type train_db_;
   std::map<int, dataset_type> test_dbs_;

@@ -221,6 +221,11 @@ class Value {
     fail("expected an opaque object, found ", describe());
   }
   const Dict& dict_ref() const { return get<Dict>("dict_ref()"); }
+  // The payload of a bytes value (pickled BINBYTES, NumPy array data).
+  const Bytes& bytes_ref() const {
+    if (auto* b = std::get_if<Bytes>(&v_)) return *b;
+    fail("expected bytes, found ", describe());
+  }
   const List& items_ref(const std::string& what = "items") const {
     if (auto* l = std::get_if<std::shared_ptr<List>>(&v_)) return **l;
     if (auto* t = std::get_if<std::shared_ptr<Tuple>>(&v_)) return (*t)->items;
