@@ -105,10 +105,11 @@ void check_run(const std::vector<EpochMetrics>& hist, const EpochMetrics& return
     CHECK(hist[i].lr == doctest::Approx(e.at("lr").to<double>()).epsilon(1e-12));
     const auto ev = e.at("eval");
     CHECK(hist[i].eval.size() == ev.size());
-    for (const auto& [k, v] : ev.items()) {
-      INFO("metric " << k.as<std::string>());
-      REQUIRE(hist[i].eval.contains(k.as<std::string>()));
-      worst = std::max(worst, rel(hist[i].eval.at(k.as<std::string>()), v.to<double>()));
+    for (const auto& kv : ev.items()) {  // no structured bindings in doctest macros (clang 14)
+      const std::string key = kv.first.as<std::string>();
+      INFO("metric " << key);
+      REQUIRE(hist[i].eval.contains(key));
+      worst = std::max(worst, rel(hist[i].eval.at(key), kv.second.to<double>()));
     }
   }
   CHECK(worst < tol);
@@ -121,10 +122,11 @@ void check_run(const std::vector<EpochMetrics>& hist, const EpochMetrics& return
 
   const auto sd = model.state_dict();
   double worst_p = 0;
-  for (const auto& [name, want] : run.at("final").items()) {
-    INFO("parameter " << name.as<std::string>());
-    const auto& got = sd.at(name.as<std::string>());
-    const auto& w = want.tensor();
+  for (const auto& kv : run.at("final").items()) {
+    const std::string name = kv.first.as<std::string>();
+    INFO("parameter " << name);
+    const auto& got = sd.at(name);
+    const auto& w = kv.second.tensor();
     const double e = io::is_complex_dtype(w.dtype) ? test::rel_l2(got.to_vector<std::complex<float>>(), w.to_vector<std::complex<float>>())
                                                    : test::rel_l2(got.to_vector<float>(), w.to_vector<float>());
     worst_p = std::max(worst_p, e);
