@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -517,4 +518,76 @@ TEST_CASE("Trainer: option errors; a finished run resumed with the same n_epochs
   const auto last = again.train(train, tests, opt, nullptr, l2, {}, {.resume_from_dir = dir.path});
   CHECK(last.epoch == -1);
   CHECK(again.history().empty());
+}
+
+TEST_CASE("Trainer: a regularizer is reset per batch, added to the loss, averaged per sample and checkpointed; integer loader names") {
+  struct Constant : Regularizer<float> {
+    int resets = 0, loads = 0;
+    void reset() override { ++resets; }
+    Var<float, 0> loss() override { return Var<float, 0>(Tensor<float, 0>::full({}, 0.5f)); }
+    io::Value state_dict() const override {
+      auto d = io::Value::dict();
+      d.set("resets", resets);
+      return d;
+    }
+    void load_state_dict(const io::Value& sd) override {
+      resets = sd.at("resets").as<int>();
+      ++loads;
+    }
+  };
+  TempDir dir("regularizer");
+  auto run = [&](Regularizer<float>* reg, std::int64_t n_epochs, std::optional<std::string> resume) {
+    FNO<2> model(tiny_options());
+    load_init(model);
+    optim::AdamW opt(model.parameters(), {.lr = 1e-2});
+    losses::LpLoss<2> l2;
+    auto train = train_loader();
+    auto t = test_loaders();
+    std::map<int, Loader> tests{{16, t[0].second}, {32, t[1].second}};
+    Trainer trainer(model, {.n_epochs = n_epochs});
+    TrainOptions<float> o{.regularizer = reg};
+    if (reg) {
+      o.save_every = 1;
+      o.save_dir = dir.path;
+    }
+    o.resume_from_dir = resume;
+    trainer.train(train, tests, opt, nullptr, l2, {}, o);
+    return trainer.history();
+  };
+  Constant reg;
+  const auto with = run(&reg, 2, std::nullopt);
+  const auto without = run(nullptr, 2, std::nullopt);
+  CHECK(reg.resets == 8);  // 4 batches x 2 epochs
+  for (std::size_t e = 0; e < 2; ++e) {
+    REQUIRE(with[e].avg_lasso_loss.has_value());
+    CHECK(*with[e].avg_lasso_loss == doctest::Approx(4 * 0.5 / 16).epsilon(1e-12));
+    CHECK(with[e].train_err == doctest::Approx(without[e].train_err + 0.5).epsilon(1e-6));
+    CHECK_FALSE(without[e].avg_lasso_loss.has_value());
+    CHECK(with[e].eval.names() == std::vector<std::string>{"16_l2", "32_l2"});
+  }
+  CHECK(io::load_pt(dir / "manifest.pt").at("regularizer").as<std::string>() == "regularizer.pt");
+  CHECK(io::load_pt(dir / "regularizer.pt").at("resets").as<int>() == 8);
+  Constant again;
+  const auto resumed = run(&again, 3, dir.path);
+  CHECK(again.loads == 1);
+  CHECK(again.resets == 8 + 4);
+  CHECK(resumed.size() == 1);
+}
+
+TEST_CASE("ProgressBar draws epoch, batches and loss on one line and erases it") {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  ProgressBar bar(f);
+  bar.start(2, 10, 4);
+  bar.update(4, 0.125);
+  bar.finish();
+  std::rewind(f);
+  std::string s;
+  for (int c; (c = std::fgetc(f)) != EOF;) s += static_cast<char>(c);
+  std::fclose(f);
+  CHECK(s.find("[epoch 2/10] ------------------------  0/4") != std::string::npos);
+  CHECK(s.find("[epoch 2/10] ########################  4/4  loss 0.125") != std::string::npos);
+  CHECK(s.substr(s.size() - 4) == "\r\033[K");
+  CHECK(s.find('\n') == std::string::npos);
+  CHECK_FALSE(ProgressBar::is_terminal(nullptr));
 }
