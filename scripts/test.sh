@@ -46,7 +46,7 @@ if [ "$quick" -eq 0 ]; then
   # the functions (rebuild with -Ddebug=true for file:line).
   CC=clang CXX=clang++ setup build/clang-asan -Dbuildtype=plain -Doptimization=0 -Ddebug=false -Dwerror=true \
     -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args="['-fno-sanitize-recover=all', '-fno-sanitize=alignment']" \
-    -Dcuda=disabled -Dbenchmarks=false -Dexamples=false
+    -Dcuda=disabled -Dbenchmarks=false -Dexamples=false -Dcli=disabled
   ninja -C build/clang-asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

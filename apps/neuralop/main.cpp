@@ -1,0 +1,270 @@
+// `neuralop`: train and evaluate 2-D FNOs from a TOML config, as NeuralOperator's
+// scripts/train_darcy.py does from its config (same key names; see apps/neuralop/config.hpp).
+//
+//   neuralop train CONFIG.toml [--key=value ...]
+//   neuralop eval CONFIG.toml --checkpoint DIR [--key=value ...]
+//   neuralop help-config
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <neuralop/data/data.hpp>
+#include <neuralop/losses/losses.hpp>
+#include <neuralop/models/fno.hpp>
+#include <neuralop/neuralop.hpp>
+#include <neuralop/optim/optim.hpp>
+#include <neuralop/training/training.hpp>
+
+#include "config.hpp"
+
+namespace no = neuralop;
+using no::cli::Config;
+
+namespace {
+
+constexpr const char* usage = R"(usage:
+  neuralop train CONFIG.toml [--key=value ...]   train, print per-epoch metrics and a final table
+  neuralop eval CONFIG.toml --checkpoint DIR [--key=value ...]
+                                                 evaluate a checkpoint (DIR holds model_state_dict.pt
+                                                 or best_model_state_dict.pt, as `train` writes them)
+  neuralop help-config                           every config key with its default
+
+Keys are NeuralOperator's config names (data.*, model.*, opt.*, checkpoint.*); for example
+  neuralop train configs/darcy.toml --data.folder=../shared/reference/neuralop-data --opt.n_epochs=30
+)";
+
+// NeuralOperator's count_model_params: a complex entry counts twice.
+std::int64_t count_model_params(const no::nn::Module& m) {
+  std::int64_t n = 0;
+  for (const auto* p : m.parameters()) {
+    const auto d = p->dtype();
+    n += p->numel() * ((d == no::io::DType::complex64 || d == no::io::DType::complex128) ? 2 : 1);
+  }
+  return n;
+}
+
+std::string none_to_empty(const std::string& s) { return no::cli::is_none(s) ? std::string() : s; }
+
+no::FNOOptions fno_options(const Config& c) {
+  const auto& m = c.model;
+  no::FNOOptions o;
+  o.n_modes = m.n_modes;
+  o.in_channels = m.data_channels;
+  o.out_channels = m.out_channels;
+  o.hidden_channels = m.hidden_channels;
+  o.n_layers = m.n_layers;
+  o.lifting_channel_ratio = m.lifting_channel_ratio;
+  o.projection_channel_ratio = m.projection_channel_ratio;
+  o.positional_embedding = m.positional_embedding;
+  o.norm = none_to_empty(m.norm);
+  o.use_channel_mlp = m.use_channel_mlp;
+  o.channel_mlp_dropout = m.channel_mlp_dropout;
+  o.channel_mlp_expansion = m.channel_mlp_expansion;
+  o.channel_mlp_skip = m.channel_mlp_skip;
+  o.fno_skip = m.fno_skip;
+  o.domain_padding = m.domain_padding;
+  o.stabilizer = none_to_empty(m.stabilizer);
+  o.implementation = m.implementation;
+  o.separable = m.separable;
+  o.preactivation = m.preactivation;
+  if (m.model_arch == "tfno") {
+    o.factorization = no::cli::is_none(m.factorization) ? "tucker" : m.factorization;
+    o.rank = m.rank == 1.0 ? 0.1 : m.rank;  // TFNO's defaults unless the config says otherwise
+  } else {
+    o.factorization = none_to_empty(m.factorization);
+    o.rank = m.rank;
+  }
+  return o;
+}
+
+// The data of a config, as NeuralOperator's loaders return it: (train, tests, processor).
+template <class F>
+auto with_data(const Config& c, F&& f) {
+  const auto& d = c.data;
+  const std::vector<no::index_t> n_tests(d.n_tests.begin(), d.n_tests.end());
+  const std::vector<no::index_t> test_bs(d.test_batch_sizes.begin(), d.test_batch_sizes.end());
+  if (d.dataset == "darcy") {
+    auto data = no::data::load_darcy_pt<float>({.data_root = d.folder,
+                                                .n_train = d.n_train,
+                                                .n_tests = n_tests,
+                                                .batch_size = d.batch_size,
+                                                .test_batch_sizes = test_bs,
+                                                .train_resolution = d.train_resolution,
+                                                .test_resolutions = d.test_resolutions,
+                                                .encode_input = d.encode_input,
+                                                .encode_output = d.encode_output,
+                                                .encoding = d.encoding});
+    return f(data);
+  }
+  if (d.dataset == "burgers") {
+    if (d.test_resolutions != std::vector<int>{16} || d.train_resolution != 16)
+      no::throw_error<no::cli::config_error>("config: the mini Burgers data exist at resolution 16 only (data.train_resolution = 16, data.test_resolutions = [16])");
+    auto data = no::data::load_mini_burgers_1dtime<float>({.data_path = d.folder,
+                                                           .n_train = d.n_train,
+                                                           .n_test = n_tests.at(0),
+                                                           .batch_size = d.batch_size,
+                                                           .test_batch_size = test_bs.at(0),
+                                                           .seed = static_cast<std::uint64_t>(c.seed)});
+    return f(data);
+  }
+  auto data = no::data::load_navier_stokes_pt<float>({.data_root = d.folder,
+                                                      .n_train = d.n_train,
+                                                      .n_tests = n_tests,
+                                                      .batch_size = d.batch_size,
+                                                      .test_batch_sizes = test_bs,
+                                                      .train_resolution = d.train_resolution,
+                                                      .test_resolutions = d.test_resolutions,
+                                                      .encode_input = d.encode_input,
+                                                      .encode_output = d.encode_output,
+                                                      .encoding = d.encoding});
+  return f(data);
+}
+
+void print_table(const std::vector<std::pair<std::string, no::training::Metrics>>& rows) {
+  std::vector<std::string> cols;
+  for (const auto& [name, m] : rows)
+    for (const auto& [k, v] : m) {
+      const std::string col = k.substr(k.find('_') + 1);
+      if (std::find(cols.begin(), cols.end(), col) == cols.end()) cols.push_back(col);
+    }
+  std::cout << "\n" << std::left << std::setw(12) << "resolution";
+  for (const auto& c : cols) std::cout << std::right << std::setw(12) << c;
+  std::cout << "\n" << std::string(12 + 12 * cols.size(), '-') << "\n";
+  for (const auto& [name, m] : rows) {
+    std::cout << std::left << std::setw(12) << name;
+    for (const auto& c : cols) {
+      const std::string key = name + "_" + c;
+      if (m.contains(key)) std::cout << std::right << std::setw(12) << std::setprecision(5) << std::fixed << m.at(key);
+      else std::cout << std::right << std::setw(12) << "-";
+    }
+    std::cout << "\n";
+  }
+  std::cout.unsetf(std::ios::floatfield);
+}
+
+int run(const std::string& command, const Config& c, const std::string& checkpoint) {
+  if (c.threads > 0) no::cpu::set_num_threads(c.threads);
+  no::manual_seed(static_cast<std::uint64_t>(c.seed));
+
+  return with_data(c, [&](auto& data) {
+    using Data = std::remove_cvref_t<decltype(data)>;
+    using Proc = decltype(Data::processor);
+    // The model is built after the data so that a data error comes before any work.
+    no::FNO<2> model(fno_options(c));
+    std::cout << "neuralop " << command << ": " << c.data.dataset << ", " << (c.model.model_arch == "tfno" ? "TFNO" : "FNO")
+              << " n_modes [" << c.model.n_modes[0] << ", " << c.model.n_modes[1] << "], hidden " << c.model.hidden_channels
+              << ", " << count_model_params(model) << " parameters; " << data.train.dataset().size() << " training samples, "
+              << no::cpu::num_threads() << " threads\n";
+
+    no::losses::H1Loss<2> h1;
+    no::losses::LpLoss<2> l2;
+    using Trainer = no::training::Trainer<no::FNO<2>, Proc>;
+    using Loader = decltype(data.train);
+    typename Trainer::template loss_fn<Loader> h1_fn = [&](const auto& p, const auto& y) { return h1(p, y); };
+    typename Trainer::template loss_fn<Loader> l2_fn = [&](const auto& p, const auto& y) { return l2(p, y); };
+    typename Trainer::template eval_losses_type<Loader> eval_losses = {{"h1", h1_fn}, {"l2", l2_fn}};
+
+    Trainer trainer(model, {.n_epochs = c.opt.n_epochs, .eval_interval = c.opt.eval_interval, .verbose = c.verbose, .log_dir = c.log.dir},
+                    data.processor);
+    std::vector<std::pair<std::string, no::training::Metrics>> rows;
+
+    if (command == "eval") {
+      namespace fs = std::filesystem;
+      const std::string name = fs::exists(fs::path(checkpoint) / "best_model_state_dict.pt") ? "best_model" : "model";
+      no::training::load_training_state(checkpoint, name, model);
+      std::cout << "loaded " << (fs::path(checkpoint) / (name + "_state_dict.pt")).string() << "\n";
+    } else {
+      no::optim::AdamW opt(model.parameters(), {.lr = c.opt.learning_rate, .weight_decay = c.opt.weight_decay});
+      std::unique_ptr<no::optim::LRScheduler> epoch_sched;
+      std::unique_ptr<no::optim::ReduceLROnPlateau> plateau;
+      no::training::SchedulerRef sched;
+      if (c.opt.scheduler == "CosineAnnealingLR") {
+        epoch_sched = std::make_unique<no::optim::CosineAnnealingLR>(opt, no::optim::CosineAnnealingLROptions{.T_max = c.opt.scheduler_T_max});
+        sched = *epoch_sched;
+      } else if (c.opt.scheduler == "StepLR") {
+        epoch_sched = std::make_unique<no::optim::StepLR>(opt, no::optim::StepLROptions{.step_size = c.opt.step_size, .gamma = c.opt.gamma});
+        sched = *epoch_sched;
+      } else {
+        plateau = std::make_unique<no::optim::ReduceLROnPlateau>(
+            opt, no::optim::ReduceLROnPlateauOptions{.factor = c.opt.gamma, .patience = c.opt.scheduler_patience});
+        sched = *plateau;
+      }
+      typename Trainer::template train_options<Loader> to;
+      to.save_dir = c.checkpoint.save_dir.empty() ? "./ckpt" : c.checkpoint.save_dir;
+      if (c.checkpoint.save_every > 0) to.save_every = c.checkpoint.save_every;
+      if (!c.checkpoint.save_best.empty()) to.save_best = c.checkpoint.save_best;
+      if (!c.checkpoint.resume_from_dir.empty()) to.resume_from_dir = c.checkpoint.resume_from_dir;
+      const auto t0 = std::chrono::steady_clock::now();
+      trainer.train(data.train, data.tests, opt, sched, c.opt.training_loss == "h1" ? h1_fn : l2_fn, eval_losses, to);
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::cout << "trained " << c.opt.n_epochs << " epochs in " << std::setprecision(4) << secs << " s\n";
+    }
+    // The final table: every test loader, every eval loss, per sample (physical units when the
+    // output is normalised: the processor de-normalises in evaluation).
+    for (auto& [res, loader] : data.tests) rows.emplace_back(std::to_string(res), trainer.evaluate(eval_losses, loader, std::to_string(res)));
+    print_table(rows);
+    return 0;
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::cout << usage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "help-config") {
+    std::cout << "config keys (TOML; tables [data], [model], [opt], [checkpoint], [log]) and defaults:\n"
+              << no::cli::describe_schema();
+    return 0;
+  }
+  const std::string command = args[0];
+  if (command != "train" && command != "eval") {
+    std::cerr << "neuralop: unknown command '" << command << "'\n\n" << usage;
+    return 2;
+  }
+  try {
+    // --checkpoint is eval's own argument, not a config key.
+    std::string checkpoint;
+    std::vector<std::string> rest_args;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--checkpoint" && i + 1 < args.size()) checkpoint = args[++i];
+      else if (args[i].rfind("--checkpoint=", 0) == 0) checkpoint = args[i].substr(13);
+      else rest_args.push_back(args[i]);
+    }
+    Config c;
+    no::cli::ConfigReader reader(c);
+    // The file first, then the overrides, whatever their order on the command line.
+    std::vector<std::string> files, overrides;
+    for (std::size_t i = 0; i < rest_args.size(); ++i) {
+      if (rest_args[i].rfind("--", 0) == 0) {
+        overrides.push_back(rest_args[i]);
+        if (rest_args[i].find('=') == std::string::npos && i + 1 < rest_args.size()) overrides.push_back(rest_args[++i]);
+      } else {
+        files.push_back(rest_args[i]);
+      }
+    }
+    if (files.size() != 1) {
+      std::cerr << "neuralop " << command << ": expected one config file, got " << files.size() << "\n\n" << usage;
+      return 2;
+    }
+    reader.apply_file(files[0]);
+    reader.apply_arguments(overrides);
+    no::cli::validate(c);
+    if (command == "eval" && checkpoint.empty()) {
+      std::cerr << "neuralop eval: --checkpoint DIR is required\n";
+      return 2;
+    }
+    return run(command, c, checkpoint);
+  } catch (const std::exception& e) {
+    std::cerr << "neuralop " << command << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
