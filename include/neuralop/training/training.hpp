@@ -5,6 +5,7 @@
 #include "neuralop/training/callbacks.hpp"
 #include "neuralop/training/metrics.hpp"
 #include "neuralop/training/trainer.hpp"
+#include "neuralop/training/trainer_options.hpp"
 #include "neuralop/training/training_state.hpp"
 
 namespace neuralop {

@@ -1,0 +1,149 @@
+// The Trainer's option structs and the types around it: losses, regularizers, the default
+// (no) data processor, and the batch types a loader and a processor give the model.
+#pragma once
+
+#include <complex>
+#include <concepts>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <iosfwd>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "neuralop/autograd/autograd.hpp"
+#include "neuralop/training/callbacks.hpp"
+#include "neuralop/training/training_state.hpp"
+
+namespace neuralop::training {
+
+// The Trainer's default processor: batches go to the model and the losses as the loader yields
+// them (NeuralOperator's data_processor=None).
+struct NoProcessor {};
+
+// A loss: (prediction, target) -> the batch's loss, summed over its samples (LpLoss, H1Loss).
+template <class T, std::size_t R, class B = cpu>
+using LossFn = std::function<Var<T, 0, B>(const Var<T, R, B>&, const Var<T, R, B>&)>;
+// Named evaluation losses, in order (NeuralOperator's eval_losses dict).
+template <class T, std::size_t R, class B = cpu>
+using EvalLosses = std::vector<std::pair<std::string, LossFn<T, R, B>>>;
+
+// NeuralOperator's regularizer: reset() before each batch, loss() added to the batch's training
+// loss after the forward pass (and averaged per sample into avg_lasso_loss); its state_dict goes
+// to regularizer.pt.
+template <class T, class B = cpu>
+class Regularizer : public RegularizerBase {
+ public:
+  virtual Var<T, 0, B> loss() = 0;
+};
+
+// Trainer(model, {...}): NeuralOperator's constructor arguments that apply here, then ours.
+struct TrainerOptions {
+  std::int64_t n_epochs = 0;       // required
+  std::int64_t eval_interval = 1;  // evaluate (and log, when verbose) every eval_interval epochs
+  bool verbose = false;            // NeuralOperator's per-epoch lines on `out`
+  // Extensions:
+  std::string log_dir = {};            // metrics.csv and metrics.jsonl there (none when empty)
+  std::optional<bool> progress_bar = {};  // default: verbose and stderr is a terminal
+  std::vector<Callback*> callbacks = {};  // not owned; called in order
+  std::ostream* out = nullptr;         // verbose lines (default std::cout)
+};
+
+// train(...)'s keyword arguments after the losses, as NeuralOperator's.
+template <class T, class B = cpu>
+struct TrainOptions {
+  Regularizer<T, B>* regularizer = nullptr;
+  std::optional<std::int64_t> save_every = {};  // checkpoint after epochs e with e % save_every == 0
+  // "<loader>_<loss>" (e.g. "16_l2"): checkpoint "best_model" after evaluated epochs where it
+  // is strictly lower than before; disables save_every.
+  std::optional<std::string> save_best = {};
+  std::string save_dir = "./ckpt";
+  std::optional<std::string> resume_from_dir = {};
+};
+
+namespace detail {
+
+template <class X>
+struct var_of {};
+template <TensorScalar T, std::size_t R, class B>
+struct var_of<Tensor<T, R, B>> {
+  using type = Var<T, R, B>;
+};
+template <TensorScalar T, std::size_t R, class B>
+struct var_of<Var<T, R, B>> {
+  using type = Var<T, R, B>;
+};
+template <class X>
+using var_of_t = typename var_of<std::remove_cvref_t<X>>::type;
+
+// A batch field as a Var (a tensor becomes a leaf without gradient).
+template <class X>
+var_of_t<X> as_var(const X& x) {
+  return x;
+}
+
+template <class Processor, class LoaderBatch>
+struct model_batch_of {
+  using type = typename Processor::model_batch_type;
+};
+template <class LoaderBatch>
+struct model_batch_of<NoProcessor, LoaderBatch> {
+  using type = LoaderBatch;
+};
+
+// The types one training batch goes through: loader batch -> model batch -> x, y Vars.
+template <class Processor, class LoaderBatch>
+struct BatchTypes {
+  using model_batch = typename model_batch_of<Processor, LoaderBatch>::type;
+  using x_var = var_of_t<decltype(std::declval<model_batch&>().x)>;
+  using y_var = var_of_t<decltype(std::declval<model_batch&>().y)>;
+  using value_type = typename y_var::value_type;
+  using backend_type = typename y_var::backend_type;
+  static constexpr std::size_t y_rank = y_var::rank;
+  using loss_fn = LossFn<value_type, y_rank, backend_type>;
+  using eval_losses = EvalLosses<value_type, y_rank, backend_type>;
+  using train_options = TrainOptions<value_type, backend_type>;
+};
+
+template <class T>
+double to_double(const T& v) {
+  if constexpr (is_complex_v<T>) return static_cast<double>(std::real(v));
+  else return static_cast<double>(v);
+}
+
+template <class L>
+concept LoaderWithEpoch = requires(L& l, std::int64_t e) {
+  { l.epoch() } -> std::convertible_to<std::int64_t>;
+  l.set_epoch(e);
+};
+template <class L>
+std::int64_t n_batches(L& l) {
+  if constexpr (requires { l.size(); }) return static_cast<std::int64_t>(l.size());
+  else return static_cast<std::int64_t>(std::distance(l.begin(), l.end()));
+}
+template <class L>
+std::int64_t n_dataset_samples(const L& l) {
+  if constexpr (requires { l.dataset().size(); }) return static_cast<std::int64_t>(l.dataset().size());
+  else if constexpr (requires { l.n_samples(); }) return static_cast<std::int64_t>(l.n_samples());
+  else return -1;
+}
+template <class K>
+std::string name_of(const K& k) {
+  if constexpr (std::is_arithmetic_v<K>) return std::to_string(k);
+  else return std::string(k);
+}
+inline std::string quoted_name(const std::string& s) { return "'" + s + "'"; }
+
+inline std::string format_fixed(double v, const char* fmt) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+}  // namespace detail
+
+}  // namespace neuralop::training
