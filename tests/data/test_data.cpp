@@ -670,3 +670,41 @@ TEST_CASE("NonlinearPoissonDataset builds NeuralOperator's samples (instance shu
                        .batch(std::vector<index_t>{0, 1}, 0)),
                   value_error);
 }
+
+TEST_CASE("DictDataset: samples updated with the constant dict, stacked per field; {x, y} view for loaders") {
+  using DD = data::DictDataset<float, 2>;
+  std::vector<DD::Sample> list;
+  for (int i = 0; i < 5; ++i)
+    list.push_back({{"x", Tensor<float, 2>::full({1, 3}, float(i))}, {"y", Tensor<float, 2>::full({1, 3}, float(10 * i))}});
+  DD ds(list, {{"query_points", Tensor<float, 2>::full({1, 3}, -1.f)}});
+  CHECK(ds.size() == 5);
+  CHECK(ds.keys() == std::vector<std::string>{"query_points", "x", "y"});
+  const std::vector<index_t> idx{4, 1};
+  const auto b = ds.get(idx);
+  CHECK(b.size() == 2);
+  CHECK(b.at("x").shape() == Shape<3>{2, 1, 3});
+  CHECK(b.at("x").at(0, 0, 2) == 4.f);
+  CHECK(b.at("y").at(1, 0, 0) == 10.f);
+  CHECK(b.at("query_points").at(1, 0, 1) == -1.f);
+  CHECK_THROWS_WITH_AS(b.at("z"), doctest::Contains("no field 'z' (fields: query_points, x, y)"), value_error);
+
+  data::DataLoader<data::DictFieldsDataset<float, 2>> loader(data::DictFieldsDataset<float, 2>(ds), {.batch_size = 2});
+  CHECK(loader.size() == 3);
+  index_t seen = 0;
+  for (const auto& batch : loader) {
+    for (index_t i = 0; i < batch.size(); ++i) CHECK(batch.y.at(i, 0, 0) == 10.f * batch.x.at(i, 0, 0));
+    seen += batch.size();
+  }
+  CHECK(seen == 5);
+
+  // Samples that cannot stack, a missing field, an empty list.
+  auto bad = list;
+  bad[3]["x"] = Tensor<float, 2>::full({1, 4}, 0.f);
+  CHECK_THROWS_WITH_AS((void)DD(bad), doctest::Contains("field 'x' of sample 3 has shape [1, 4] but sample 0's has [1, 3]"), shape_error);
+  auto missing = list;
+  missing[2].erase("y");
+  CHECK_THROWS_WITH_AS((void)DD(missing), doctest::Contains("sample 2 has 1 fields, sample 0 has 2"), value_error);
+  CHECK_THROWS_WITH_AS((void)DD(std::vector<DD::Sample>{}), doctest::Contains("data_list is empty"), value_error);
+  using DF = data::DictFieldsDataset<float, 2>;
+  CHECK_THROWS_WITH_AS((void)DF(ds, "x", "u"), doctest::Contains("no field 'u'"), value_error);
+}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "neuralop/data/tensor_dataset.hpp"
+#include "neuralop/data/dict_dataset.hpp"
 #include "neuralop/data/data_loader.hpp"
 #include "neuralop/data/unit_gaussian_normalizer.hpp"
 #include "neuralop/data/dict_unit_gaussian_normalizer.hpp"
