@@ -4,12 +4,22 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "neuralop/neuralop.hpp"
 
 namespace bench {
+
+#ifdef NEURALOP_TEST_BUILD
+// A test build (-Dtest_build=true) compiles the benchmarks at -O1 only to check they build.
+inline const bool test_build_warning = [] {
+  std::fprintf(stderr, "WARNING: this benchmark was compiled at -O1 by a test build (meson option test_build): "
+                       "its timings mean nothing. Benchmark from a release build without test_build.\n");
+  return true;
+}();
+#endif
 
 // Median wall time in seconds of f() over `reps` runs after `warmup` runs.
 template <class F>

@@ -36,7 +36,7 @@ ap.add_argument("--out", default=None)
 args = ap.parse_args()
 
 if args.cli is None:
-    for b in ("build/release", "build/gcc"):
+    for b in ("build/release",):
         p = os.path.join(repo, b, "apps", "neuralop", "neuralop")
         if os.path.exists(p):
             args.cli = p

@@ -34,7 +34,7 @@ setup() {  # setup DIR [meson options...]
 
 start=$(date +%s)
 echo "== [1/3] g++ release build (-Werror)"
-CC=gcc CXX=g++ setup build/gcc -Dbuildtype=release -Dwerror=true -Dcli=enabled
+CC=gcc CXX=g++ setup build/gcc -Dbuildtype=release -Dwerror=true -Dcli=enabled -Dtest_build=true
 ninja -C build/gcc -j "$jobs"
 meson test -C build/gcc --print-errorlogs --num-processes "$jobs"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "neuralop/neuralop.hpp"
+#include "neuralop/base.hpp"
 
 namespace test {
 

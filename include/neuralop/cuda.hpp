@@ -17,4 +17,4 @@
 #endif
 
 #include "neuralop/backend/cuda.hpp"
-#include "neuralop/neuralop.hpp"
+#include "neuralop/base.hpp"

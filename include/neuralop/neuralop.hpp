@@ -1,24 +1,16 @@
-// neuralop: neural operators in C++. This header brings in the cpu world; include
-// <neuralop/cuda.hpp> (from .cu files compiled by nvcc) for the cuda backend.
+// neuralop: neural operators in C++. This header brings in the whole cpu world: tensors,
+// autograd and ops (base.hpp), file io, layers and models, losses, optimizers, data and training.
+// Include <neuralop/cuda.hpp> (from .cu files compiled by nvcc) for the cuda backend.
 #pragma once
 
-#include "neuralop/core/config.hpp"
-#include "neuralop/core/error.hpp"
-#include "neuralop/core/rng.hpp"
-#include "neuralop/core/scalar.hpp"
-#include "neuralop/core/shape.hpp"
+#include "neuralop/base.hpp"
 
-#include "neuralop/backend/cpu.hpp"
-
-#include "neuralop/tensor/expr.hpp"
-#include "neuralop/tensor/print.hpp"
-#include "neuralop/tensor/tensor.hpp"
-#include "neuralop/tensor/view.hpp"
-
-#include "neuralop/autograd/autograd.hpp"
-#include "neuralop/autograd/gradcheck.hpp"
-
-#include "neuralop/ops/fft.hpp"
-#include "neuralop/ops/matmul.hpp"
-#include "neuralop/ops/reduce.hpp"
-#include "neuralop/ops/shape_ops.hpp"
+#include "neuralop/io/io.hpp"
+#include "neuralop/nn/module.hpp"
+#include "neuralop/nn/spectral_conv.hpp"
+#include "neuralop/nn/fno_block.hpp"
+#include "neuralop/models/fno.hpp"
+#include "neuralop/losses/losses.hpp"
+#include "neuralop/optim/optim.hpp"
+#include "neuralop/data/data.hpp"
+#include "neuralop/training/training.hpp"

@@ -2,7 +2,7 @@
 // this file once per CASE and checks that the compiler refuses it with the EXPECT text.
 // Ranks and dtypes are template parameters, so a rank mismatch is caught by the compiler, not at
 // run time; a shape mismatch of the right rank is a runtime shape_error (tests/core).
-#include <neuralop/neuralop.hpp>
+#include <neuralop/base.hpp>
 
 using namespace neuralop;
 

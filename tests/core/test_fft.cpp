@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "../helpers.hpp"
-#include "neuralop/neuralop.hpp"
+#include "neuralop/base.hpp"
 #include "neuralop/ops/fft.hpp"
 
 using namespace neuralop;

@@ -8,7 +8,7 @@
 #include <complex>
 
 #include "../helpers.hpp"
-#include "neuralop/neuralop.hpp"
+#include "neuralop/base.hpp"
 #include "neuralop/ops/spectral_modes.hpp"
 
 using namespace neuralop;

@@ -8,7 +8,7 @@
 #include "../golden_helpers.hpp"
 #include "../helpers.hpp"
 #include "neuralop/io/io.hpp"
-#include "neuralop/neuralop.hpp"
+#include "neuralop/base.hpp"
 #include "neuralop/nn/spectral_conv.hpp"
 
 using namespace neuralop;

@@ -12,7 +12,7 @@
 #include "../golden_helpers.hpp"
 #include "../helpers.hpp"
 #include "neuralop/io/io.hpp"
-#include "neuralop/neuralop.hpp"
+#include "neuralop/base.hpp"
 #include "neuralop/nn/channel_mlp.hpp"
 #include "neuralop/nn/complex.hpp"
 #include "neuralop/nn/spectral_conv.hpp"

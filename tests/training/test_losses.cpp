@@ -11,7 +11,7 @@
 #include "../helpers.hpp"
 #include "neuralop/io/io.hpp"
 #include "neuralop/losses/losses.hpp"
-#include "neuralop/neuralop.hpp"
+#include "neuralop/base.hpp"
 
 using namespace neuralop;
 using namespace neuralop::losses;

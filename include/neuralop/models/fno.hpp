@@ -225,4 +225,13 @@ class TFNO : public FNO<D, T, B> {
   explicit TFNO(const TFNOOptions& opt, Generator& gen = default_generator()) : FNO<D, T, B>(to_fno_options(opt), gen) {}
 };
 
+// Build-time aid for programs with many translation units: with NEURALOP_EXTERN_MODELS defined,
+// the common FNOs are compiled once, in the one file that includes models/fno_instantiate.hpp
+// (this project's tests do; users need not).
+#if defined(NEURALOP_EXTERN_MODELS) && !defined(NEURALOP_INSTANTIATE_MODELS)
+#define NEURALOP_MODEL_INSTANCE(D, T) extern template class FNO<D, T, cpu>;
+#include "neuralop/models/fno_instances.def"
+#undef NEURALOP_MODEL_INSTANCE
+#endif
+
 }  // namespace neuralop
