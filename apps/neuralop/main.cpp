@@ -82,23 +82,30 @@ no::FNOOptions fno_options(const Config& c) {
   return o;
 }
 
+// Darcy's and Navier-Stokes' loader options (the same fields) from a config.
+template <class O>
+O grid_options(const Config& c) {
+  const auto& d = c.data;
+  O o;
+  o.data_root = d.folder;
+  o.n_train = d.n_train;
+  o.n_tests.assign(d.n_tests.begin(), d.n_tests.end());
+  o.batch_size = d.batch_size;
+  o.test_batch_sizes.assign(d.test_batch_sizes.begin(), d.test_batch_sizes.end());
+  o.train_resolution = d.train_resolution;
+  o.test_resolutions = d.test_resolutions;
+  o.encode_input = d.encode_input;
+  o.encode_output = d.encode_output;
+  o.encoding = d.encoding;
+  return o;
+}
+
 // The data of a config, as NeuralOperator's loaders return it: (train, tests, processor).
 template <class F>
 auto with_data(const Config& c, F&& f) {
   const auto& d = c.data;
-  const std::vector<no::index_t> n_tests(d.n_tests.begin(), d.n_tests.end());
-  const std::vector<no::index_t> test_bs(d.test_batch_sizes.begin(), d.test_batch_sizes.end());
   if (d.dataset == "darcy") {
-    auto data = no::data::load_darcy_pt<float>({.data_root = d.folder,
-                                                .n_train = d.n_train,
-                                                .n_tests = n_tests,
-                                                .batch_size = d.batch_size,
-                                                .test_batch_sizes = test_bs,
-                                                .train_resolution = d.train_resolution,
-                                                .test_resolutions = d.test_resolutions,
-                                                .encode_input = d.encode_input,
-                                                .encode_output = d.encode_output,
-                                                .encoding = d.encoding});
+    auto data = no::data::load_darcy_pt<float>(grid_options<no::data::DarcyOptions>(c));
     return f(data);
   }
   if (d.dataset == "burgers") {
@@ -106,22 +113,13 @@ auto with_data(const Config& c, F&& f) {
       no::throw_error<no::cli::config_error>("config: the mini Burgers data exist at resolution 16 only (data.train_resolution = 16, data.test_resolutions = [16])");
     auto data = no::data::load_mini_burgers_1dtime<float>({.data_path = d.folder,
                                                            .n_train = d.n_train,
-                                                           .n_test = n_tests.at(0),
+                                                           .n_test = d.n_tests.at(0),
                                                            .batch_size = d.batch_size,
-                                                           .test_batch_size = test_bs.at(0),
+                                                           .test_batch_size = d.test_batch_sizes.at(0),
                                                            .seed = static_cast<std::uint64_t>(c.seed)});
     return f(data);
   }
-  auto data = no::data::load_navier_stokes_pt<float>({.data_root = d.folder,
-                                                      .n_train = d.n_train,
-                                                      .n_tests = n_tests,
-                                                      .batch_size = d.batch_size,
-                                                      .test_batch_sizes = test_bs,
-                                                      .train_resolution = d.train_resolution,
-                                                      .test_resolutions = d.test_resolutions,
-                                                      .encode_input = d.encode_input,
-                                                      .encode_output = d.encode_output,
-                                                      .encoding = d.encoding});
+  auto data = no::data::load_navier_stokes_pt<float>(grid_options<no::data::NavierStokesOptions>(c));
   return f(data);
 }
 

@@ -25,38 +25,13 @@ struct DarcyOptions {
   SubsamplingRate subsampling_rate{};  // DarcyDataset's (input and output alike)
 };
 
-namespace detail {
-inline void check_darcy_resolution(int res, const char* who) {
-  for (int r : {16, 32, 64, 128, 421})
-    if (r == res) return;
-  throw_error<value_error>(who, ": resolution ", res, " is not available (Darcy data come at 16, 32, 64, 128, 421)");
-}
-inline PTDatasetOptions darcy_pt_options(const DarcyOptions& o, const char* who) {
-  check_darcy_resolution(o.train_resolution, who);
-  for (int r : o.test_resolutions) check_darcy_resolution(r, who);
-  return {.root_dir = o.data_root,
-          .dataset_name = "darcy",
-          .n_train = o.n_train,
-          .n_tests = o.n_tests,
-          .batch_size = o.batch_size,
-          .test_batch_sizes = o.test_batch_sizes,
-          .train_resolution = o.train_resolution,
-          .test_resolutions = o.test_resolutions,
-          .encode_input = o.encode_input,
-          .encode_output = o.encode_output,
-          .encoding = o.encoding,
-          .input_subsampling_rate = o.subsampling_rate,
-          .output_subsampling_rate = o.subsampling_rate,
-          .channel_dim = o.channel_dim};
-}
-}  // namespace detail
 
 // x and y [n, 1, res, res] in T (x: 0.0 / 1.0).
 template <TensorScalar T = float>
 class DarcyDataset : public PTDataset<T, 4, 4> {
  public:
   explicit DarcyDataset(const DarcyOptions& o, const char* who = "DarcyDataset")
-      : PTDataset<T, 4, 4>(detail::darcy_pt_options(o, who), who) {}
+      : PTDataset<T, 4, 4>(detail::grid_pt_options(o, "darcy", {16, 32, 64, 128, 421}, "Darcy", who), who) {}
 };
 
 template <TensorScalar T = float>

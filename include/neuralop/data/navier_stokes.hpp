@@ -24,37 +24,13 @@ struct NavierStokesOptions {
   SubsamplingRate subsampling_rate{};
 };
 
-namespace detail {
-inline PTDatasetOptions navier_stokes_pt_options(const NavierStokesOptions& o, const char* who) {
-  auto check = [who](int res) {
-    if (res != 128 && res != 1024)
-      throw_error<value_error>(who, ": resolution ", res, " is not available (Navier-Stokes data come at 128 and 1024)");
-  };
-  check(o.train_resolution);
-  for (int r : o.test_resolutions) check(r);
-  return {.root_dir = o.data_root,
-          .dataset_name = "nsforcing",
-          .n_train = o.n_train,
-          .n_tests = o.n_tests,
-          .batch_size = o.batch_size,
-          .test_batch_sizes = o.test_batch_sizes,
-          .train_resolution = o.train_resolution,
-          .test_resolutions = o.test_resolutions,
-          .encode_input = o.encode_input,
-          .encode_output = o.encode_output,
-          .encoding = o.encoding,
-          .input_subsampling_rate = o.subsampling_rate,
-          .output_subsampling_rate = o.subsampling_rate,
-          .channel_dim = o.channel_dim};
-}
-}  // namespace detail
 
 // x and y [n, 1, res, res] in T.
 template <TensorScalar T = float>
 class NavierStokesDataset : public PTDataset<T, 4, 4> {
  public:
   explicit NavierStokesDataset(const NavierStokesOptions& o, const char* who = "NavierStokesDataset")
-      : PTDataset<T, 4, 4>(detail::navier_stokes_pt_options(o, who), who) {}
+      : PTDataset<T, 4, 4>(detail::grid_pt_options(o, "nsforcing", {128, 1024}, "Navier-Stokes", who), who) {}
 };
 
 template <TensorScalar T = float>

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -130,6 +131,37 @@ Tensor<T, R> read_samples(const io::RawTensor& raw, index_t n, const std::vector
   Shape<R> s{};
   for (std::size_t a = 0, k = 0; a < R; ++a) s[a] = (int(a) == channel_dim) ? 1 : t.shape()[k++];
   return t.template reshape<R>(s);
+}
+
+// PTDatasetOptions of a dataset stored as square grids (Darcy, Navier-Stokes): the resolutions
+// must be ones the dataset exists at; x and y are subsampled alike.
+template <class O>
+PTDatasetOptions grid_pt_options(const O& o, const char* dataset_name, std::initializer_list<int> available,
+                                 const char* data_label, const char* who) {
+  auto check = [&](int res) {
+    std::string list;
+    for (int r : available) {
+      if (r == res) return;
+      list += (list.empty() ? "" : ", ") + std::to_string(r);
+    }
+    throw_error<value_error>(who, ": resolution ", res, " is not available (", data_label, " data come at ", list, ")");
+  };
+  check(o.train_resolution);
+  for (int r : o.test_resolutions) check(r);
+  return {.root_dir = o.data_root,
+          .dataset_name = dataset_name,
+          .n_train = o.n_train,
+          .n_tests = o.n_tests,
+          .batch_size = o.batch_size,
+          .test_batch_sizes = o.test_batch_sizes,
+          .train_resolution = o.train_resolution,
+          .test_resolutions = o.test_resolutions,
+          .encode_input = o.encode_input,
+          .encode_output = o.encode_output,
+          .encoding = o.encoding,
+          .input_subsampling_rate = o.subsampling_rate,
+          .output_subsampling_rate = o.subsampling_rate,
+          .channel_dim = o.channel_dim};
 }
 
 }  // namespace detail
