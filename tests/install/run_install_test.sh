@@ -10,7 +10,7 @@ prefix=$work/prefix
 
 echo "== install into $prefix"
 meson setup "$work/build" "$src" --prefix "$prefix" \
-  -Dtests=false -Dexamples=false -Dbenchmarks=false -Dcuda=disabled >"$work/setup.log" ||
+  -Dtests=false -Dexamples=false -Dbenchmarks=false -Dcuda=disabled -Dcli=disabled >"$work/setup.log" ||
   { cat "$work/setup.log"; exit 1; }
 meson install -C "$work/build" --quiet >/dev/null
 
