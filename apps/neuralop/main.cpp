@@ -38,16 +38,6 @@ Keys are NeuralOperator's config names (data.*, model.*, opt.*, checkpoint.*); f
   neuralop train configs/darcy.toml --data.folder=../shared/reference/neuralop-data --opt.n_epochs=30
 )";
 
-// NeuralOperator's count_model_params: a complex entry counts twice.
-std::int64_t count_model_params(const no::nn::Module& m) {
-  std::int64_t n = 0;
-  for (const auto* p : m.parameters()) {
-    const auto d = p->dtype();
-    n += p->numel() * ((d == no::io::DType::complex64 || d == no::io::DType::complex128) ? 2 : 1);
-  }
-  return n;
-}
-
 std::string none_to_empty(const std::string& s) { return no::cli::is_none(s) ? std::string() : s; }
 
 no::FNOOptions fno_options(const Config& c) {
@@ -156,7 +146,7 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
     no::FNO<2> model(fno_options(c));
     std::cout << "neuralop " << command << ": " << c.data.dataset << ", " << (c.model.model_arch == "tfno" ? "TFNO" : "FNO")
               << " n_modes [" << c.model.n_modes[0] << ", " << c.model.n_modes[1] << "], hidden " << c.model.hidden_channels
-              << ", " << count_model_params(model) << " parameters; " << data.train.dataset().size() << " training samples, "
+              << ", " << model.count_model_params() << " parameters; " << data.train.dataset().size() << " training samples, "
               << no::cpu::num_threads() << " threads\n";
 
     no::losses::H1Loss<2> h1;

@@ -179,6 +179,8 @@ TEST_CASE("FNO: the Darcy recipe model has NeuralOperator's parameter count") {
   index_t twice_complex = 0;  // the spec's 191,881 counts complex entries twice
   for (auto& [name, p] : small.named_parameters()) twice_complex += p->numel() * (io::is_complex_dtype(p->dtype()) ? 2 : 1);
   CHECK(twice_complex == 191881);
+  CHECK(small.count_model_params() == 191881);
+  CHECK(model.count_model_params() == 671113);  // spec: FNO_Small2d, complex counted twice
 }
 
 TEST_CASE("FNO bad input: channels, options, state_dict keys") {

@@ -85,6 +85,13 @@ class Module {
     for (auto* p : parameters()) n += p->numel();
     return n;
   }
+  // NeuralOperator's count_model_params: a complex parameter entry counts twice (real and
+  // imaginary part), the number its examples print (191,881 for plot_FNO_darcy's FNO).
+  index_t count_model_params() const {
+    index_t n = 0;
+    for (auto* p : parameters()) n += p->numel() * (io::is_complex_dtype(p->dtype()) ? 2 : 1);
+    return n;
+  }
   void zero_grad() {
     for (auto* p : parameters()) p->zero_grad();
   }
