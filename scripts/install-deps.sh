@@ -11,6 +11,7 @@ packages=(
   doctest-dev                                    # tests
   zlib1g-dev                                     # .npz and .pt archives (deflate)
   libtomlplusplus-dev                            # the neuralop CLI's config files (toml++, header-only)
+  libstb-dev                                     # PNG pictures (stb_image_write) and their text (stb_easy_font)
   python3                                        # tools/ scripts
 )
 
