@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "neuralop/data/generators/burgers_generator.hpp"
+#include "neuralop/data/generators/navier_stokes_generator.hpp"
 #include "neuralop/data/generators/periodic_grf.hpp"
 
 namespace gen = neuralop::data::generators;
@@ -70,6 +71,55 @@ gen::BurgersGeneratorOptions small_burgers() {
   o.t_final = 0.25;
   o.n_time_out = 5;
   o.dt = 5e-3;
+  return o;
+}
+
+// Taylor-Green: psi = cos(k1 x) cos(k2 y) / |k|^2, w = -Laplacian psi = |k|^2 psi has u . grad w = 0,
+// so w decays as exp(-nu |k|^2 t) exactly (k = 2 pi (1, 2)). Returns the max error, |w(0)| = 1.
+double taylor_green_error(int n, double dt, gen::NavierStokesScheme scheme, double nu = 0.01, double t_final = 1.0) {
+  const auto [steps, h] = gen::detail::steps_for(t_final, dt);
+  gen::NavierStokes2dSolver solver(n, nu, h, 0.0, scheme);
+  const double k1 = gen::two_pi, k2 = 2.0 * gen::two_pi, decay = std::exp(-nu * (k1 * k1 + k2 * k2) * t_final);
+  std::vector<double> w0(std::size_t(n * n)), w(std::size_t(n * n));
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) w0[std::size_t(i * n + j)] = std::cos(k1 * i / n) * std::cos(k2 * j / n);
+  solver.set_vorticity(w0.data());
+  solver.advance(steps);
+  solver.vorticity(w.data());
+  double err = 0.0;
+  for (std::size_t p = 0; p < w.size(); ++p) err = std::max(err, std::abs(w[p] - decay * w0[p]));
+  return err;
+}
+
+// The forced flow from 20 x the GaussianRF vorticity (max|w| ~ 8, so advection matters) on 32^2.
+std::vector<double> forced_flow(double dt, gen::NavierStokesScheme scheme, double t_final = 0.1) {
+  const int n = 32;
+  const auto [steps, h] = gen::detail::steps_for(t_final, dt);
+  gen::NavierStokes2dSolver solver(n, 0.01, h, 0.1, scheme);
+  std::vector<std::complex<double>> hat(std::size_t(n * (n / 2 + 1)));
+  gen::periodic_grf_2d_coefficients(hat.data(), n, {}, 1, 0);
+  for (auto& c : hat) c *= 20.0;
+  solver.set_coefficients(hat.data());
+  solver.advance(steps);
+  CHECK(std::abs(solver.mean_vorticity()) < 1e-15);
+  std::vector<double> w(std::size_t(n * n));
+  solver.vorticity(w.data());
+  return w;
+}
+
+double max_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double d = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+  return d;
+}
+
+gen::NavierStokesGeneratorOptions small_navier_stokes() {
+  gen::NavierStokesGeneratorOptions o;
+  o.resolution = 8;
+  o.solve_resolution = 32;
+  o.t_final = 0.5;
+  o.dt = 1e-2;
+  o.record_steps = 4;
   return o;
 }
 
@@ -226,4 +276,108 @@ TEST_CASE("burgers generator: bad options name the option and value") {
   o.dt = 0.25;
   o.grf.sigma = 5000.0;
   CHECK(error_message([&] { gen::generate_burgers(1, o, 0); }).find("non-finite") != std::string::npos);
+}
+
+TEST_CASE("navier-stokes solver: Taylor-Green decay, second order in dt, to tight tolerance") {
+  for (auto scheme : {gen::NavierStokesScheme::euler_crank_nicolson, gen::NavierStokesScheme::heun_crank_nicolson}) {
+    std::vector<double> err;
+    for (double dt : {0.1, 0.05, 0.025, 0.0125}) err.push_back(taylor_green_error(16, dt, scheme));
+    for (std::size_t i = 1; i < err.size(); ++i) CHECK(std::log2(err[i - 1] / err[i]) == doctest::Approx(2.0).epsilon(0.02));
+    CHECK(err.back() < 1.5e-5);
+    CHECK(taylor_green_error(16, 1e-3, scheme) < 1e-7);
+  }
+}
+
+TEST_CASE("navier-stokes solver: time order 1 (ns_2d.py's Euler-CN) and 2 (Heun-CN) on a forced nonlinear flow") {
+  for (auto scheme : {gen::NavierStokesScheme::euler_crank_nicolson, gen::NavierStokesScheme::heun_crank_nicolson}) {
+    const auto a = forced_flow(4e-3, scheme), b = forced_flow(2e-3, scheme), c = forced_flow(1e-3, scheme),
+               d = forced_flow(5e-4, scheme);
+    // Successive differences shrink as 2^order.
+    const double o1 = std::log2(max_difference(a, b) / max_difference(b, c)),
+                 o2 = std::log2(max_difference(b, c) / max_difference(c, d));
+    MESSAGE("observed orders ", o1, ", ", o2);
+    const double order = scheme == gen::NavierStokesScheme::euler_crank_nicolson ? 1.0 : 2.0;
+    CHECK(o1 == doctest::Approx(order).epsilon(0.1));
+    CHECK(o2 == doctest::Approx(order).epsilon(0.1));
+  }
+}
+
+TEST_CASE("navier-stokes generator: layout, zero mean vorticity, sub-sampling, x is the GRF") {
+  const auto o = small_navier_stokes();
+  const auto d = gen::generate_navier_stokes(2, o, 3);
+  CHECK(d.x.shape() == neuralop::Shape<3>{2, 8, 8});
+  CHECK(d.y.shape() == neuralop::Shape<3>{2, 8, 8});
+  CHECK(d.u.shape() == neuralop::Shape<4>{2, 4, 8, 8});
+  CHECK(d.t == std::vector<double>{0.125, 0.25, 0.375, 0.5});
+  CHECK(d.visc == 1e-3);
+  CHECK(std::equal(d.y.data(), d.y.data() + 64, d.u.data() + 3 * 64));
+  CHECK(std::equal(d.y.data() + 64, d.y.data() + 128, d.u.data() + 7 * 64));
+  const auto w0 = gen::periodic_grf_2d(32, o.grf, 3, 1);
+  for (int a = 0; a < 8; ++a)
+    for (int b = 0; b < 8; ++b)
+      CHECK(d.x.data()[64 + a * 8 + b] == doctest::Approx(w0[std::size_t(a * 4 * 32 + b * 4)]).epsilon(1e-5));
+  // On the solve grid the mean is a plain average; the forcing changes the field.
+  auto full = o;
+  full.resolution = 32;
+  const auto f = gen::generate_navier_stokes(1, full, 3);
+  double mean = 0.0, change = 0.0;
+  for (int p = 0; p < 32 * 32; ++p) {
+    mean += f.y.data()[p] / 1024.0;
+    change = std::max(change, double(std::abs(f.y.data()[p] - f.x.data()[p])));
+  }
+  CHECK(std::abs(mean) < 1e-6);
+  CHECK(change > 1e-2);
+  for (int a = 0; a < 8; ++a)
+    for (int b = 0; b < 8; ++b) CHECK(f.y.data()[a * 4 * 32 + b * 4] == d.y.data()[a * 8 + b]);
+  // Without the trajectory: the same x and y, no u.
+  auto no_u = o;
+  no_u.trajectory = false;
+  const auto e = gen::generate_navier_stokes(2, no_u, 3);
+  CHECK(!e.u.defined());
+  CHECK(std::equal(d.y.data(), d.y.data() + d.y.numel(), e.y.data()));
+}
+
+TEST_CASE("navier-stokes generator: deterministic, thread-count independent, samples independent of the batch") {
+  ThreadCountGuard guard;
+  auto o = small_navier_stokes();
+  o.scheme = gen::NavierStokesScheme::heun_crank_nicolson;
+  auto& pool = neuralop::cpu_detail::ThreadPool::instance();
+  pool.set_num_threads(1);
+  index_t calls = 0;
+  const auto one = gen::generate_navier_stokes(3, o, 8, 0, [&](index_t, index_t total) {
+    ++calls;
+    CHECK(total == 3);
+  });
+  CHECK(calls == 3);
+  pool.set_num_threads(2);
+  const auto two = gen::generate_navier_stokes(3, o, 8);
+  CHECK(std::equal(one.u.data(), one.u.data() + one.u.numel(), two.u.data()));
+  CHECK(std::equal(one.x.data(), one.x.data() + one.x.numel(), two.x.data()));
+  const auto alone = gen::generate_navier_stokes(1, o, 8, 2);
+  CHECK(std::equal(alone.u.data(), alone.u.data() + alone.u.numel(), one.u.data() + 2 * 4 * 64));
+  CHECK(std::equal(alone.x.data(), alone.x.data() + 64, one.x.data() + 2 * 64));
+}
+
+TEST_CASE("navier-stokes generator: bad options name the option and value") {
+  const auto check = [](auto edit, const std::string& what) {
+    auto o = small_navier_stokes();
+    edit(o);
+    const std::string msg = error_message([&] { gen::generate_navier_stokes(1, o, 0); });
+    CHECK_MESSAGE(msg.find(what) != std::string::npos, msg);
+  };
+  check([](auto& o) { o.resolution = -4; }, "resolution must be > 0, got -4");
+  check([](auto& o) { o.solve_resolution = 0; }, "solve_resolution must be even and > 0, got 0");
+  check([](auto& o) { o.solve_resolution = 36; }, "solve_resolution (36) must be a multiple of resolution (8)");
+  check([](auto& o) { o.visc = -1e-3; }, "visc must be > 0, got -0.001");
+  check([](auto& o) { o.dt = 0.0; }, "dt must be > 0, got 0");
+  check([](auto& o) { o.t_final = -1.0; }, "t_final must be > 0, got -1");
+  check([](auto& o) { o.record_steps = 0; }, "record_steps must be >= 1, got 0");
+  check([](auto& o) { o.grf.alpha = 0.0; }, "grf.alpha must be positive and finite, got 0");
+  CHECK(error_message([] { gen::generate_navier_stokes(0, small_navier_stokes(), 0); }).find("n must be >= 1, got 0") !=
+        std::string::npos);
+  auto o = small_navier_stokes();
+  o.dt = 0.5;
+  o.t_final = 20.0;
+  o.grf.sigma = 1e4;
+  CHECK(error_message([&] { gen::generate_navier_stokes(1, o, 0); }).find("non-finite") != std::string::npos);
 }

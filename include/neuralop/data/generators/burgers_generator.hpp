@@ -3,12 +3,10 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <complex>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <vector>
 
 #include "neuralop/backend/cpu/thread_pool.hpp"
@@ -150,28 +148,6 @@ inline void check_burgers_options(const BurgersGeneratorOptions& o) {
   if (!(o.dt > 0.0) || !std::isfinite(o.dt)) throw_error<value_error>(where, ": dt must be > 0, got ", o.dt);
   check_grf_options(where, o.grf);
 }
-
-// Equal steps of at most dt covering `interval`: how many, and their length.
-inline std::pair<std::int64_t, double> steps_for(double interval, double dt) {
-  const auto n = std::max<std::int64_t>(1, std::int64_t(std::ceil(interval / dt * (1.0 - 1e-12))));
-  return {n, interval / double(n)};
-}
-
-// Calls progress(done, total) after each sample, one call at a time.
-class ProgressCounter {
- public:
-  ProgressCounter(std::function<void(index_t, index_t)> f, index_t total) : f_(std::move(f)), total_(total) {}
-  void tick() {
-    if (!f_) return;
-    std::lock_guard lock(mutex_);
-    f_(++done_, total_);
-  }
-
- private:
-  std::function<void(index_t, index_t)> f_;
-  index_t total_, done_ = 0;
-  std::mutex mutex_;
-};
 
 }  // namespace detail
 

@@ -1,6 +1,6 @@
 // Gaussian random fields on the periodic unit interval and the unit torus, drawn mode by mode as
 // in the FNO paper's data scripts (GRF1.m for Burgers, GaussianRF for Navier-Stokes), and the
-// FFTW transforms the periodic solvers share.
+// FFTW transforms and bookkeeping the periodic solvers share.
 #pragma once
 
 #include <fftw3.h>
@@ -9,8 +9,10 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "neuralop/backend/cpu/fft.hpp"
@@ -162,6 +164,28 @@ class PeriodicFft {
  private:
   int dim_, n_;
   fftw_plan r2c_ = nullptr, c2r_ = nullptr;
+};
+
+// Equal steps of at most dt covering `interval`: how many, and their length.
+inline std::pair<std::int64_t, double> steps_for(double interval, double dt) {
+  const auto n = std::max<std::int64_t>(1, std::int64_t(std::ceil(interval / dt * (1.0 - 1e-12))));
+  return {n, interval / double(n)};
+}
+
+// Calls progress(done, total) after each sample, one call at a time.
+class ProgressCounter {
+ public:
+  ProgressCounter(std::function<void(index_t, index_t)> f, index_t total) : f_(std::move(f)), total_(total) {}
+  void tick() {
+    if (!f_) return;
+    std::lock_guard lock(mutex_);
+    f_(++done_, total_);
+  }
+
+ private:
+  std::function<void(index_t, index_t)> f_;
+  index_t total_, done_ = 0;
+  std::mutex mutex_;
 };
 
 }  // namespace detail
