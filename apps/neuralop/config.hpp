@@ -45,7 +45,15 @@ struct Config {
     bool encode_output = true;
     std::string encoding = "channel-wise";  // channel-wise | pixel-wise
     bool shuffle = false;                   // NeuralOperator's Darcy loader does not shuffle
+    bool generate = false;                  // make missing files with the built-in generator
   } data;
+
+  // The built-in generator behind data.generate (Darcy; `neuralop generate` for the others).
+  struct Generate {
+    std::int64_t seed = 0;
+    int solve_resolution = 0;  // 0: the generator's default
+    std::string preset = "fno_paper";  // fno_paper | neuralop_files
+  } generate;
 
   struct Model {
     std::string model_arch = "fno";  // fno | tfno
@@ -95,6 +103,11 @@ struct Config {
   struct Log {
     std::string dir = "";  // metrics.csv and metrics.jsonl there ("" : none)
   } log;
+
+  struct Plot {
+    std::string dir = "";  // PNG pictures of test samples and loss curves there ("" : none)
+    int n_samples = 3;     // test samples per picture
+  } plot;
 };
 
 // NeuralOperator writes None; TOML has no null, so "none" / "None" / "" stand for it.
@@ -129,6 +142,10 @@ inline std::vector<Field> schema(Config& c) {
       {"data.encode_output", &d.encode_output, "normalise y in training, de-normalise outputs in evaluation"},
       {"data.encoding", &d.encoding, "channel-wise | pixel-wise"},
       {"data.shuffle", &d.shuffle, "shuffle the training loader (seeded)"},
+      {"data.generate", &d.generate, "make missing (or differently made) files in data.folder with the built-in generator (darcy)"},
+      {"generate.seed", &c.generate.seed, "generator seed (test samples: indices from 1000000 on)"},
+      {"generate.solve_resolution", &c.generate.solve_resolution, "solver grid (0: the generator's default)"},
+      {"generate.preset", &c.generate.preset, "fno_paper (a = 12 / 3, f = 1) | neuralop_files (NeuralOperator's solution scale)"},
       {"model.model_arch", &m.model_arch, "fno | tfno"},
       {"model.n_modes", &m.n_modes, "Fourier modes per axis"},
       {"model.data_channels", &m.data_channels, "input channels"},
@@ -166,6 +183,8 @@ inline std::vector<Field> schema(Config& c) {
       {"checkpoint.save_best", &k.save_best, "keep the best model by this metric, e.g. \"16_l2\""},
       {"checkpoint.resume_from_dir", &k.resume_from_dir, "resume from this checkpoint folder"},
       {"log.dir", &c.log.dir, "write metrics.csv and metrics.jsonl here"},
+      {"plot.dir", &c.plot.dir, "write PNG pictures (test samples, loss curves) here (\"\" : none)"},
+      {"plot.n_samples", &c.plot.n_samples, "test samples per picture"},
   };
 }
 
@@ -387,6 +406,12 @@ inline void validate(const Config& c) {
   };
   if (c.threads < 0) bad("threads", "must be >= 0, got ", c.threads);
   one_of("data.dataset", c.data.dataset, {"darcy", "burgers", "navier_stokes"});
+  one_of("generate.preset", c.generate.preset, {"fno_paper", "neuralop_files"});
+  if (c.data.generate && c.data.dataset != "darcy")
+    bad("data.generate", "is supported for data.dataset = \"darcy\" (make other data with `neuralop generate`)");
+  if (c.generate.seed < 0) bad("generate.seed", "must be >= 0, got ", c.generate.seed);
+  if (c.generate.solve_resolution < 0) bad("generate.solve_resolution", "must be >= 0, got ", c.generate.solve_resolution);
+  if (c.plot.n_samples < 1) bad("plot.n_samples", "must be >= 1, got ", c.plot.n_samples);
   if (c.data.folder.empty()) bad("data.folder", "is required (the folder holding the dataset's .pt files)");
   if (c.data.n_train <= 0) bad("data.n_train", "must be positive, got ", c.data.n_train);
   if (c.data.batch_size <= 0) bad("data.batch_size", "must be positive, got ", c.data.batch_size);

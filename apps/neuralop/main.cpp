@@ -3,6 +3,7 @@
 //
 //   neuralop train CONFIG.toml [--key=value ...]
 //   neuralop eval CONFIG.toml --checkpoint DIR [--key=value ...]
+//   neuralop generate darcy|burgers|navier_stokes --n N --res R --out FILE [...]
 //   neuralop help-config
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,8 @@
 #include <neuralop/training/training.hpp>
 
 #include "config.hpp"
+#include "generate.hpp"
+#include "pictures.hpp"
 
 namespace no = neuralop;
 using no::cli::Config;
@@ -32,6 +35,9 @@ constexpr const char* usage = R"(usage:
   neuralop eval CONFIG.toml --checkpoint DIR [--key=value ...]
                                                  evaluate a checkpoint (DIR holds model_state_dict.pt
                                                  or best_model_state_dict.pt, as `train` writes them)
+  neuralop generate darcy|burgers|navier_stokes --n N --res R --out FILE [options]
+                                                 make a dataset with the built-in PDE solvers
+                                                 (neuralop generate --help lists the options)
   neuralop help-config                           every config key with its default
 
 Keys are NeuralOperator's config names (data.*, model.*, opt.*, checkpoint.*); for example
@@ -138,6 +144,7 @@ void print_table(const std::vector<std::pair<std::string, no::training::Metrics>
 int run(const std::string& command, const Config& c, const std::string& checkpoint) {
   if (c.threads > 0) no::cpu::set_num_threads(c.threads);
   no::manual_seed(static_cast<std::uint64_t>(c.seed));
+  if (c.data.generate) no::cli::ensure_generated(c, !c.verbose);
 
   return with_data(c, [&](auto& data) {
     using Data = std::remove_cvref_t<decltype(data)>;
@@ -157,7 +164,10 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
     typename Trainer::template loss_fn<Loader> l2_fn = [&](const auto& p, const auto& y) { return l2(p, y); };
     typename Trainer::template eval_losses_type<Loader> eval_losses = {{"h1", h1_fn}, {"l2", l2_fn}};
 
-    Trainer trainer(model, {.n_epochs = c.opt.n_epochs, .eval_interval = c.opt.eval_interval, .verbose = c.verbose, .log_dir = c.log.dir},
+    no::cli::CurveRecorder curves;
+    Trainer trainer(model,
+                    {.n_epochs = c.opt.n_epochs, .eval_interval = c.opt.eval_interval, .verbose = c.verbose, .log_dir = c.log.dir,
+                     .callbacks = {&curves}},
                     data.processor);
     std::vector<std::pair<std::string, no::training::Metrics>> rows;
 
@@ -196,6 +206,24 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
     // output is normalised: the processor de-normalises in evaluation).
     for (auto& [res, loader] : data.tests) rows.emplace_back(std::to_string(res), trainer.evaluate(eval_losses, loader, std::to_string(res)));
     print_table(rows);
+    if (!c.plot.dir.empty()) {
+      namespace fs = std::filesystem;
+      fs::create_directories(c.plot.dir);
+      std::vector<std::string> written;
+      for (auto& [res, loader] : data.tests) {
+        const std::string title = c.data.dataset + " " + std::to_string(res) + "x" + std::to_string(res) + ": test samples (trained at " +
+                                  std::to_string(c.data.train_resolution) + ")";
+        written.push_back((fs::path(c.plot.dir) / (c.data.dataset + "_test_" + std::to_string(res) + ".png")).string());
+        no::cli::write_sample_pictures(model, data.processor, loader, c.plot.n_samples, title, written.back());
+      }
+      if (!curves.epochs.empty()) {
+        written.push_back((fs::path(c.plot.dir) / "loss_curves.png").string());
+        no::cli::write_loss_curves(curves, c.opt.training_loss, written.back());
+      }
+      std::cout << "\npictures:";
+      for (const auto& w : written) std::cout << " " << w;
+      std::cout << "\n";
+    }
     return 0;
   });
 }
@@ -214,6 +242,25 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string command = args[0];
+  if (command == "generate") {
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
+      std::cout << no::cli::generate_usage;
+      return rest.empty() ? 2 : 0;
+    }
+    try {
+      const auto a = no::cli::parse_generate_args(rest);
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto paths = no::cli::run_generation(a);
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      for (const auto& p : paths) std::cout << "wrote " << p << "\n";
+      std::cout << a.n << " " << a.pde << " samples in " << std::setprecision(3) << secs << " s\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "neuralop generate: error: " << e.what() << "\n";
+      return 1;
+    }
+  }
   if (command != "train" && command != "eval") {
     std::cerr << "neuralop: unknown command '" << command << "'\n\n" << usage;
     return 2;
