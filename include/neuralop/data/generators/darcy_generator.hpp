@@ -62,6 +62,7 @@ class DarcySolver {
     for (auto* v : {&r_, &z_, &p_, &q_}) v->assign(m2, 0.0);
     t_.assign(std::size_t(n) + 1, 0.0);
     w_.assign(std::size_t(n) + 1, 0.0);
+    zero_.assign(std::size_t(n) + 2, 0.0);
   }
 
   int n() const { return n_; }
@@ -298,7 +299,9 @@ class DarcySolver {
   // updated (j - 1 forward, j + 1 backward) is new, so each row is split into a vectorisable pass
   // t_j = (b_p - the other terms) / A_pp, w_j = -A_p,prev / A_pp and the recurrence
   // x_j = t_j + w_j x_prev: one fused multiply-add on the critical path instead of the whole stencil.
-  template <bool Fine, bool Forward>
+  // Zero: x starts at 0 (the pre-smoothing sweep of a V-cycle), so the neighbours not yet
+  // updated are read from a zero row and x needs no clearing.
+  template <bool Fine, bool Forward, bool Zero = false>
   void gauss_seidel(std::size_t l, const double* b, double* x) {
     const Level& L = levels_[l];
     const std::size_t n = std::size_t(L.n), m = n + 1;
@@ -307,16 +310,18 @@ class DarcySolver {
     for (std::size_t ii = 1; ii < n; ++ii) {
       const std::size_t r0 = (Forward ? ii : n - ii) * m;
       const double* xc = x + r0;
-      const double* xo = Forward ? xc + 1 : xc - 1;
+      const double* z = zero_.data();
+      const double* xo = Zero ? z : Forward ? xc + 1 : xc - 1;
+      const double* xn = Zero ? z : xc + m;
       if constexpr (Fine) {
         const double* ey = ey_.data() + r0;
-        gs_row5(n, b + r0, L.inv_diag.data() + r0, ex_.data() + r0 - m, xc - m, ex_.data() + r0, xc + m,
-                Forward ? ey : ey - 1, xo, Forward ? ey - 1 : ey, t, w);
+        gs_row5(n, b + r0, L.inv_diag.data() + r0, ex_.data() + r0 - m, xc - m, Zero ? z : ex_.data() + r0, xn,
+                Zero ? z : Forward ? ey : ey - 1, xo, Forward ? ey - 1 : ey, t, w);
       } else {
         const Stencil9 S(L);
         const double* s[9];
-        for (int k = 0; k < 9; ++k) s[k] = S.s[k] + r0;
-        gs_row9(n, b + r0, L.inv_diag.data() + r0, s, xc - m, xc + m, Forward ? s[5] : s[3], xo, Forward ? s[3] : s[5], t, w);
+        for (int k = 0; k < 9; ++k) s[k] = Zero && k >= 6 ? z : S.s[k] + r0;
+        gs_row9(n, b + r0, L.inv_diag.data() + r0, s, xc - m, xn, Zero ? z : Forward ? s[5] : s[3], xo, Forward ? s[3] : s[5], t, w);
       }
       // The boundary neighbour is zero; the running value stays in a register.
       double* xr = x + r0;
@@ -336,30 +341,35 @@ class DarcySolver {
       x[m + 1] = b[m + 1] * L.inv_diag[std::size_t(m) + 1];
       return;
     }
-    for (int i = 1; i < n; ++i) std::fill_n(x + std::size_t(i) * m + 1, n - 1, 0.0);
     if (l == 0) {
-      gauss_seidel<true, true>(l, b, x);
+      gauss_seidel<true, true, true>(l, b, x);
       residual<true, true>(l, b, x, L.r.data());
     } else {
-      gauss_seidel<false, true>(l, b, x);
+      gauss_seidel<false, true, true>(l, b, x);
       residual<false, true>(l, b, x, L.r.data());
     }
     Level& C = levels_[l + 1];
-    const int nc = C.n, mc = nc + 1;
-    // b_c = P^T r: full weighting without the 1/4 (the Galerkin operator carries the scale).
-    for (int I = 1; I < nc; ++I)
-      for (int J = 1; J < nc; ++J) {
-        const double* r = &L.r[std::size_t(2 * I) * m + 2 * J];
-        C.b[std::size_t(I) * mc + J] = r[0] + 0.5 * (r[-1] + r[1] + r[-m] + r[m]) + 0.25 * (r[-m - 1] + r[-m + 1] + r[m - 1] + r[m + 1]);
-      }
+    const std::size_t nc = std::size_t(C.n), mc = nc + 1, mf = std::size_t(m);
+    // b_c = P^T r: full weighting without the 1/4 (the Galerkin operator carries the scale),
+    // as the column weights (1/2, 1, 1/2) over three fine rows, then the same along the row.
+    double* v = t_.data();
+    for (std::size_t I = 1; I < nc; ++I) {
+      const double *r = L.r.data() + 2 * I * mf, *rs = r - mf, *rn = r + mf;
+      for (std::size_t j = 0; j < mf; ++j) v[j] = r[j] + 0.5 * (rs[j] + rn[j]);
+      double* bc = C.b.data() + I * mc;
+      for (std::size_t J = 1; J < nc; ++J) bc[J] = v[2 * J] + 0.5 * (v[2 * J - 1] + v[2 * J + 1]);
+    }
     vcycle(l + 1, C.b.data(), C.x.data());
-    // x += P x_c (bilinear; i0 = i1 on even rows makes the same formula exact there).
-    for (int i = 1; i < n; ++i) {
-      const std::size_t i0 = std::size_t(i / 2) * mc, i1 = std::size_t((i + 1) / 2) * mc;
-      for (int j = 1; j < n; ++j) {
-        const std::size_t j0 = std::size_t(j / 2), j1 = std::size_t((j + 1) / 2);
-        x[std::size_t(i) * m + j] += 0.25 * (C.x[i0 + j0] + C.x[i0 + j1] + C.x[i1 + j0] + C.x[i1 + j1]);
-      }
+    // x += P x_c (bilinear): fine row i takes the mean of coarse rows floor(i/2) and ceil(i/2)
+    // (the same row twice when i is even), then interpolates along the row.
+    double* cs = w_.data();
+    for (std::size_t i = 1; i + 1 < mf; ++i) {
+      const double* c0 = C.x.data() + (i / 2) * mc;
+      const double* c1 = C.x.data() + ((i + 1) / 2) * mc;
+      for (std::size_t J = 0; J < mc; ++J) cs[J] = 0.5 * (c0[J] + c1[J]);
+      double* xr = x + i * mf;
+      for (std::size_t J = 1; J < nc; ++J) xr[2 * J] += cs[J];
+      for (std::size_t J = 0; J < nc; ++J) xr[2 * J + 1] += 0.5 * (cs[J] + cs[J + 1]);
     }
     if (l == 0) gauss_seidel<true, false>(l, b, x);
     else gauss_seidel<false, false>(l, b, x);
@@ -380,7 +390,8 @@ class DarcySolver {
   std::vector<Level> levels_;
   std::vector<double> ex_, ey_, diag_;  // face coefficients (i,j)-(i+1,j) and (i,j)-(i,j+1); their sums
   std::vector<double> r_, z_, p_, q_;  // CG vectors
-  std::vector<double> t_, w_;           // one row of a Gauss-Seidel sweep
+  std::vector<double> t_, w_;           // one row of a Gauss-Seidel sweep (or of restriction, prolongation)
+  std::vector<double> zero_;            // a row of zeros
 };
 
 // The generator's options. Defaults: the FNO paper's data (GRF alpha = 2, tau = 3, a = 12 where
