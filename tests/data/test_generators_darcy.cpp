@@ -2,6 +2,7 @@
 // robustness, and the generator's determinism, grids and option checks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <vector>

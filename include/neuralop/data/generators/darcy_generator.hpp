@@ -2,6 +2,7 @@
 // boundary, a from a Gaussian random field; a multigrid-preconditioned CG solver and the generator.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
