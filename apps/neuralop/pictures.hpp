@@ -69,7 +69,9 @@ inline void write_loss_curves(const CurveRecorder& rec, const std::string& train
   for (const auto& e : rec.epochs) {
     curves[0].x.push_back(static_cast<double>(e.epoch + 1));
     curves[0].y.push_back(e.avg_loss);
-    for (const auto& [k, v] : e.eval) {
+    for (const auto& kv : e.eval) {
+      const std::string& k = kv.first;
+      const double v = kv.second;
       auto it = std::find_if(curves.begin(), curves.end(), [&](const io::Curve& c) { return c.label == k; });
       if (it == curves.end()) it = curves.insert(curves.end(), io::Curve{k, {}, {}});
       it->x.push_back(static_cast<double>(e.epoch + 1));

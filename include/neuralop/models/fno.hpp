@@ -103,26 +103,7 @@ class FNO : public nn::Module {
   using MLP = typename nn::FNOBlocks<D, T, B>::MLP;
 
  public:
-  explicit FNO(FNOOptions opt, Generator& gen = default_generator())
-      : opt_(check(std::move(opt))),
-        grid_(opt_.positional_embedding == "grid"),
-        blocks_(blocks_options(opt_), gen),
-        lifting_(lifting_options(opt_), gen),
-        projection_(nn::ChannelMLPOptions{.in_channels = opt_.hidden_channels,
-                                          .out_channels = opt_.out_channels,
-                                          .hidden_channels = int(opt_.projection_channel_ratio * opt_.hidden_channels),
-                                          .n_layers = 2,
-                                          .non_linearity = opt_.non_linearity},
-                    gen) {
-    // NeuralOperator builds the padding only for a positive amount, and hands it the raw
-    // scaling argument (a number scales every layer, but the padding only once).
-    double total = 0;
-    for (double f : opt_.domain_padding) total += f;
-    if (total > 0) padding_ = std::make_unique<nn::DomainPadding<D, T, B>>(opt_.domain_padding, opt_.resolution_scaling_factor);
-    register_module("fno_blocks", blocks_);
-    register_module("lifting", lifting_);
-    register_module("projection", projection_);
-  }
+  explicit FNO(FNOOptions opt, Generator& gen = default_generator());
 
   // output_shape: the spatial size of the last layer's output.
   V operator()(const V& x, std::optional<Shape<D>> output_shape = std::nullopt) const { return forward(x, output_shape); }
@@ -132,19 +113,7 @@ class FNO : public nn::Module {
     return forward(x, shapes);
   }
   // One output size (or nullopt) per layer.
-  V forward(const V& x, const std::vector<std::optional<Shape<D>>>& output_shapes) const {
-    if (x.shape()[1] != opt_.in_channels)
-      throw_error<shape_error>("FNO: input ", format_shape(x.shape()), " has ", x.shape()[1], " channels, the model takes ",
-                               opt_.in_channels, " (shape [batch, ", opt_.in_channels, ", spatial x ", D, "])");
-    if (output_shapes.size() != std::size_t(opt_.n_layers))
-      throw_error<value_error>("FNO: output_shape lists ", output_shapes.size(), " shapes for ", opt_.n_layers, " layers");
-    auto h = grid_ ? embedding_(x) : x;
-    h = lifting_(h);
-    if (padding_) h = padding_->pad(h);
-    for (int i = 0; i < blocks_.n_layers(); ++i) h = blocks_(h, i, output_shapes[std::size_t(i)]);
-    if (padding_) h = padding_->unpad(h);
-    return projection_(h);
-  }
+  V forward(const V& x, const std::vector<std::optional<Shape<D>>>& output_shapes) const;
   V forward(const Tensor<T, D + 2, B>& x) const { return forward(V(x)); }
 
   nn::FNOBlocks<D, T, B>& fno_blocks() { return blocks_; }
@@ -216,6 +185,47 @@ class FNO : public nn::Module {
     return b;
   }
 };
+
+// The constructor and forward are defined outside the class, so they are not implicitly inline:
+// with NEURALOP_EXTERN_MODELS, other translation units then use the compiled instances instead of
+// instantiating the whole model again for inlining (an extern template does not stop that for
+// inline members).
+template <std::size_t D, class T, class B>
+FNO<D, T, B>::FNO(FNOOptions opt, Generator& gen)
+    : opt_(check(std::move(opt))),
+      grid_(opt_.positional_embedding == "grid"),
+      blocks_(blocks_options(opt_), gen),
+      lifting_(lifting_options(opt_), gen),
+      projection_(nn::ChannelMLPOptions{.in_channels = opt_.hidden_channels,
+                                        .out_channels = opt_.out_channels,
+                                        .hidden_channels = int(opt_.projection_channel_ratio * opt_.hidden_channels),
+                                        .n_layers = 2,
+                                        .non_linearity = opt_.non_linearity},
+                  gen) {
+  // NeuralOperator builds the padding only for a positive amount, and hands it the raw
+  // scaling argument (a number scales every layer, but the padding only once).
+  double total = 0;
+  for (double f : opt_.domain_padding) total += f;
+  if (total > 0) padding_ = std::make_unique<nn::DomainPadding<D, T, B>>(opt_.domain_padding, opt_.resolution_scaling_factor);
+  register_module("fno_blocks", blocks_);
+  register_module("lifting", lifting_);
+  register_module("projection", projection_);
+}
+
+template <std::size_t D, class T, class B>
+auto FNO<D, T, B>::forward(const V& x, const std::vector<std::optional<Shape<D>>>& output_shapes) const -> V {
+  if (x.shape()[1] != opt_.in_channels)
+    throw_error<shape_error>("FNO: input ", format_shape(x.shape()), " has ", x.shape()[1], " channels, the model takes ",
+                             opt_.in_channels, " (shape [batch, ", opt_.in_channels, ", spatial x ", D, "])");
+  if (output_shapes.size() != std::size_t(opt_.n_layers))
+    throw_error<value_error>("FNO: output_shape lists ", output_shapes.size(), " shapes for ", opt_.n_layers, " layers");
+  auto h = grid_ ? embedding_(x) : x;
+  h = lifting_(h);
+  if (padding_) h = padding_->pad(h);
+  for (int i = 0; i < blocks_.n_layers(); ++i) h = blocks_(h, i, output_shapes[std::size_t(i)]);
+  if (padding_) h = padding_->unpad(h);
+  return projection_(h);
+}
 
 // TFNO<D> (neuralop.models.TFNO): FNO with Tucker-factorized spectral weights, rank 0.1 by
 // default (TFNOOptions); the same class otherwise.

@@ -41,48 +41,57 @@ class AdamWSlot {
   virtual std::string describe() const = 0;
 };
 
+// The update itself, on flat (rank-1) views: one kernel per scalar type, whatever the
+// parameter's rank (compile time: 4 kernels instead of 4 x (max_rank + 1)). Per entry, with t
+// the step count of this parameter (parameters without a gradient are skipped and keep it):
+//   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g conj(g)   (complex v: |g|^2, imaginary part 0)
+//   p -= lr_t m / (sqrt(v) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)  (lr without correct_bias)
+//   p -= lr wd p                    (after the step, on the updated p, when wd > 0)
+// Scalars are rounded to T first, as torch's alpha/value arguments are.
+template <class T>
+void adamw_update(Tensor<T, 1>& p, const Tensor<T, 1>& g, Tensor<T, 1>& m, Tensor<T, 1>& v, std::int64_t t,
+                  const AdamWOptions& o) {
+  using RT = real_t<T>;
+  const double b1 = o.betas[0], b2 = o.betas[1];
+  m.assign(m * T(RT(b1)) + g * T(RT(1.0 - b1)));
+  if constexpr (is_complex_v<T>) v.assign(v * T(RT(b2)) + T(RT(1.0 - b2)) * g * conj(g));
+  else v.assign(v * T(RT(b2)) + T(RT(1.0 - b2)) * g * g);
+  double step_size = o.lr;
+  if (o.correct_bias) {
+    const double bc1 = 1.0 - std::pow(b1, static_cast<double>(t));
+    const double bc2 = 1.0 - std::pow(b2, static_cast<double>(t));
+    step_size = step_size * std::sqrt(bc2) / bc1;
+  }
+  p.assign(p + T(RT(-step_size)) * (m / (sqrt(v) + T(RT(o.eps)))));
+  if (o.weight_decay > 0.0) p.assign(p + T(RT(-o.lr * o.weight_decay)) * p);
+}
+
 template <class T, std::size_t R>
 class AdamWSlotT final : public AdamWSlot {
-  using RT = real_t<T>;
-
  public:
   explicit AdamWSlotT(nn::Parameter<T, R, cpu>* p) : p_(p) {}
 
-  // Per entry, with t the step count of this parameter (parameters without a gradient are
-  // skipped and keep their count):
-  //   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g conj(g)   (complex v: |g|^2, imaginary part 0)
-  //   p -= lr_t m / (sqrt(v) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)  (lr without correct_bias)
-  //   p -= lr wd p                    (after the step, on the updated p, when wd > 0)
-  // Scalars are rounded to T first, as torch's alpha/value arguments are.
   void step(const AdamWOptions& o) override {
     if (!p_->var.has_grad()) return;
     const Tensor<T, R>& g = p_->var.grad();
     auto& p = p_->var.mutable_value();
+    const Shape<1> flat{p.numel()};
     if (!m_.defined()) {
-      m_ = Tensor<T, R>::zeros(p.shape());
-      v_ = Tensor<T, R>::zeros(p.shape());
+      m_ = Tensor<T, 1>::zeros(flat);
+      v_ = Tensor<T, 1>::zeros(flat);
     }
     ++t_;
-    const double b1 = o.betas[0], b2 = o.betas[1];
-    m_.assign(m_ * T(RT(b1)) + g * T(RT(1.0 - b1)));
-    if constexpr (is_complex_v<T>) v_.assign(v_ * T(RT(b2)) + T(RT(1.0 - b2)) * g * conj(g));
-    else v_.assign(v_ * T(RT(b2)) + T(RT(1.0 - b2)) * g * g);
-    double step_size = o.lr;
-    if (o.correct_bias) {
-      const double bc1 = 1.0 - std::pow(b1, static_cast<double>(t_));
-      const double bc2 = 1.0 - std::pow(b2, static_cast<double>(t_));
-      step_size = step_size * std::sqrt(bc2) / bc1;
-    }
-    p.assign(p + T(RT(-step_size)) * (m_ / (sqrt(v_) + T(RT(o.eps)))));
-    if (o.weight_decay > 0.0) p.assign(p + T(RT(-o.lr * o.weight_decay)) * p);
+    // reshape shares storage: the update writes the parameter in place.
+    Tensor<T, 1> p1 = p.reshape(flat);
+    adamw_update<T>(p1, g.reshape(flat), m_, v_, t_, o);
   }
   void zero_grad() override { p_->zero_grad(); }
   bool has_state() const override { return m_.defined(); }
   io::Value state() const override {
     auto s = io::Value::dict();
     s.set("step", t_);
-    s.set("exp_avg", io::RawTensor::from_tensor(m_));
-    s.set("exp_avg_sq", io::RawTensor::from_tensor(v_));
+    s.set("exp_avg", io::RawTensor::from_tensor(m_.reshape(p_->var.shape())));
+    s.set("exp_avg_sq", io::RawTensor::from_tensor(v_.reshape(p_->var.shape())));
     return s;
   }
   void check_state(const io::Value& s) const override {
@@ -97,13 +106,14 @@ class AdamWSlotT final : public AdamWSlot {
   void load_state(const io::Value& s) override {
     check_state(s);
     t_ = s.at("step").as<std::int64_t>();
-    m_ = s.at("exp_avg").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg']");
-    v_ = s.at("exp_avg_sq").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg_sq']");
+    const Shape<1> flat{p_->var.value().numel()};
+    m_ = s.at("exp_avg").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg']").reshape(flat);
+    v_ = s.at("exp_avg_sq").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg_sq']").reshape(flat);
   }
   void clear_state() override {
     t_ = 0;
-    m_ = Tensor<T, R>();
-    v_ = Tensor<T, R>();
+    m_ = Tensor<T, 1>();
+    v_ = Tensor<T, 1>();
   }
   std::string describe() const override {
     return neuralop::detail::cat("parameter of dtype ", dtype_name<T>(), " and shape ", format_shape(p_->var.shape()));
@@ -112,7 +122,7 @@ class AdamWSlotT final : public AdamWSlot {
  private:
   nn::Parameter<T, R, cpu>* p_;
   std::int64_t t_ = 0;
-  Tensor<T, R> m_, v_;  // exp_avg, exp_avg_sq; null until the first step with a gradient
+  Tensor<T, 1> m_, v_;  // exp_avg, exp_avg_sq, flat; null until the first step with a gradient
 };
 
 template <class T, std::size_t... Rs>

@@ -164,7 +164,10 @@ inline BurgersData generate_burgers(index_t n, const BurgersGeneratorOptions& o,
   const index_t s = o.resolution, T = o.n_time_out, N = o.solve_resolution, stride = N / s;
   BurgersData out{Tensor<double, 2>(Shape<2>{n, s}), Tensor<double, 3>(Shape<3>{n, T, s}), o.visc};
   const double interval = T > 1 ? o.t_final / double(T - 1) : o.t_final;
-  const auto [steps, h] = detail::steps_for(interval, o.dt);
+  // Plain variables, not a structured binding: clang 14 cannot capture those in a lambda.
+  const auto steps_h = detail::steps_for(interval, o.dt);
+  const auto steps = steps_h.first;
+  const double h = steps_h.second;
   detail::ProgressCounter counter(std::move(progress), n);
   double* x = out.x.data();
   double* y = out.y.data();

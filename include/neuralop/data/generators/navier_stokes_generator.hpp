@@ -217,7 +217,10 @@ inline NavierStokesData generate_navier_stokes(index_t n, const NavierStokesGene
   out.visc = o.visc;
   const double interval = o.t_final / double(T);
   for (index_t t = 1; t <= T; ++t) out.t.push_back(double(t) * interval);
-  const auto [steps, h] = detail::steps_for(interval, o.dt);
+  // Plain variables, not a structured binding: clang 14 cannot capture those in a lambda.
+  const auto steps_h = detail::steps_for(interval, o.dt);
+  const auto steps = steps_h.first;
+  const double h = steps_h.second;
   detail::ProgressCounter counter(std::move(progress), n);
   float* x = out.x.data();
   float* y = out.y.data();
