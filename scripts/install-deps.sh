@@ -2,18 +2,27 @@
 # Installs what neuralop needs to build, test and benchmark on Debian 12 (bookworm), with
 # apt-get. Idempotent: packages already present are left alone, and nothing runs when none
 # is missing. Run as root (or with sudo available).
+#   install-deps.sh          everything (what CI and scripts/test.sh need)
+#   install-deps.sh --main   only what the README's main job needs (g++, no clang, no test tools)
 set -euo pipefail
 
 packages=(
-  build-essential g++ clang libclang-rt-14-dev  # g++ 12, clang 14 with its sanitizer runtimes
-  meson ninja-build pkg-config cmake ccache      # build (cmake: the install test's consumer)
+  g++ meson ninja-build pkg-config               # g++ 12; build
   libeigen3-dev libfftw3-dev                     # Eigen 3.4 Tensor module, FFTW float + double
-  doctest-dev                                    # tests
   zlib1g-dev                                     # .npz and .pt archives (deflate)
   libtomlplusplus-dev                            # the neuralop CLI's config files (toml++, header-only)
   libstb-dev                                     # PNG pictures (stb_image_write) and their text (stb_easy_font)
-  python3                                        # tools/ scripts
 )
+case "${1:-}" in
+  --main) ;;
+  "") packages+=(
+        build-essential clang libclang-rt-14-dev   # clang 14 with its sanitizer runtimes
+        cmake ccache                               # the install test's CMake consumer; compile cache
+        doctest-dev                                # tests
+        python3                                    # tools/ scripts
+      ) ;;
+  *) echo "usage: install-deps.sh [--main]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -153,6 +153,19 @@ inline io::Value bool_tensor(const Tensor<float, 3>& mask) {
   return io::Value(io::RawTensor::from_vector<bool>({s[0], s[1], s[2]}, std::span<const bool>(b.get(), n)));
 }
 
+// Burgers' and Navier-Stokes' options from the arguments (0 keeps the generator's default);
+// n_out: the option that --n-time-out sets.
+template <class O>
+O time_options(const GenerateArgs& a, int O::*n_out) {
+  O o;
+  o.resolution = a.resolutions[0];
+  if (a.solve_resolution > 0) o.solve_resolution = a.solve_resolution;
+  if (a.visc > 0) o.visc = a.visc;
+  if (a.t_final > 0) o.t_final = a.t_final;
+  if (a.n_time_out > 0) o.*n_out = a.n_time_out;
+  return o;
+}
+
 inline void save_dict(const std::string& path, const io::Value& d) {
   if (path.ends_with(".npz")) return io::save_npz(path, d);
   if (!path.ends_with(".pt")) throw_error<config_error>("generate: --out '", path, "' must end in .pt or .npz");
@@ -201,12 +214,7 @@ inline std::vector<std::string> run_generation(const GenerateArgs& a) {
     }
   } else if (a.pde == "burgers") {
     if (a.resolutions.size() != 1) throw_error<config_error>("generate: burgers takes one --res");
-    gen::BurgersGeneratorOptions o;
-    o.resolution = a.resolutions[0];
-    if (a.solve_resolution > 0) o.solve_resolution = a.solve_resolution;
-    if (a.visc > 0) o.visc = a.visc;
-    if (a.t_final > 0) o.t_final = a.t_final;
-    if (a.n_time_out > 0) o.n_time_out = a.n_time_out;
+    const auto o = detail::time_options<gen::BurgersGeneratorOptions>(a, &gen::BurgersGeneratorOptions::n_time_out);
     const auto b = gen::generate_burgers(a.n, o, a.seed, a.first_sample, cb);
     io::Value d = io::Value::dict();
     d.set("x", io::Value(b.x));
@@ -215,12 +223,7 @@ inline std::vector<std::string> run_generation(const GenerateArgs& a) {
     detail::save_dict(paths[0], d);
   } else if (a.pde == "navier_stokes") {
     if (a.resolutions.size() != 1) throw_error<config_error>("generate: navier_stokes takes one --res");
-    gen::NavierStokesGeneratorOptions o;
-    o.resolution = a.resolutions[0];
-    if (a.solve_resolution > 0) o.solve_resolution = a.solve_resolution;
-    if (a.visc > 0) o.visc = a.visc;
-    if (a.t_final > 0) o.t_final = a.t_final;
-    if (a.n_time_out > 0) o.record_steps = a.n_time_out;
+    const auto o = detail::time_options<gen::NavierStokesGeneratorOptions>(a, &gen::NavierStokesGeneratorOptions::record_steps);
     const auto s = gen::generate_navier_stokes(a.n, o, a.seed, a.first_sample, cb);
     io::Value d = io::Value::dict();
     d.set("x", io::Value(s.x));

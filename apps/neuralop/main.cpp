@@ -218,7 +218,10 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
       }
       if (!curves.epochs.empty()) {
         written.push_back((fs::path(c.plot.dir) / "loss_curves.png").string());
-        no::cli::write_loss_curves(curves, c.opt.training_loss, written.back());
+        no::training::Metrics final;
+        for (const auto& row : rows)
+          for (const auto& kv : row.second) final.set(kv.first, kv.second);
+        no::cli::write_loss_curves(curves, c.opt.training_loss, final, written.back());
       }
       std::cout << "\npictures:";
       for (const auto& w : written) std::cout << " " << w;

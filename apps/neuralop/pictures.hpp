@@ -63,8 +63,10 @@ void write_sample_pictures(Model& model, Proc& proc, Loader& loader, index_t n, 
   }
 }
 
-// Training loss (per sample) and every evaluation metric against the epoch, on a log axis.
-inline void write_loss_curves(const CurveRecorder& rec, const std::string& training_loss, const std::string& path) {
+// Training loss (per sample) and every evaluation metric against the epoch, on a log axis; `final`
+// (the final evaluation, after the last epoch) closes the evaluation curves.
+inline void write_loss_curves(const CurveRecorder& rec, const std::string& training_loss, const training::Metrics& final,
+                              const std::string& path) {
   std::vector<io::Curve> curves{{"train " + training_loss, {}, {}}};
   for (const auto& e : rec.epochs) {
     curves[0].x.push_back(static_cast<double>(e.epoch + 1));
@@ -77,6 +79,15 @@ inline void write_loss_curves(const CurveRecorder& rec, const std::string& train
       it->x.push_back(static_cast<double>(e.epoch + 1));
       it->y.push_back(v);
     }
+  }
+  if (!rec.epochs.empty()) {
+    const double last = static_cast<double>(rec.epochs.back().epoch + 1);
+    for (const auto& kv : final)
+      for (auto& c : curves)
+        if (c.label == kv.first && (c.x.empty() || c.x.back() < last)) {
+          c.x.push_back(last);
+          c.y.push_back(kv.second);
+        }
   }
   io::save_png(path, io::render_curves(curves, {.title = "loss curves", .xlabel = "epoch", .ylabel = "loss per sample"}));
 }

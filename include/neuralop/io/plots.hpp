@@ -152,7 +152,7 @@ inline Image render_curves(const std::vector<Curve>& curves, const CurveOptions&
   y_lo -= pad, y_hi += pad;
 
   Image img(o.width, o.height);
-  const int left = 70, right = 20, top = o.title.empty() ? 20 : 40, bottom = 50;
+  const int left = 70, right = 20, top = o.title.empty() ? 24 : 52, bottom = 50;
   const int pw = o.width - left - right, ph = o.height - top - bottom;
   auto px = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * pw; };
   auto py = [&](double y) { return top + ph - (y - y_lo) / (y_hi - y_lo) * ph; };

@@ -135,17 +135,8 @@ namespace detail {
 
 inline void check_burgers_options(const BurgersGeneratorOptions& o) {
   constexpr const char* where = "generate_burgers";
-  if (o.resolution <= 0) throw_error<value_error>(where, ": resolution must be > 0, got ", o.resolution);
-  if (o.solve_resolution <= 0 || o.solve_resolution % 2 != 0)
-    throw_error<value_error>(where, ": solve_resolution must be even and > 0, got ", o.solve_resolution);
-  if (o.solve_resolution % o.resolution != 0)
-    throw_error<value_error>(where, ": solve_resolution (", o.solve_resolution, ") must be a multiple of resolution (",
-                             o.resolution, ")");
-  if (!(o.visc > 0.0) || !std::isfinite(o.visc)) throw_error<value_error>(where, ": visc must be > 0, got ", o.visc);
-  if (!(o.t_final > 0.0) || !std::isfinite(o.t_final))
-    throw_error<value_error>(where, ": t_final must be > 0, got ", o.t_final);
+  check_time_stepping_options(where, o);
   if (o.n_time_out < 1) throw_error<value_error>(where, ": n_time_out must be >= 1, got ", o.n_time_out);
-  if (!(o.dt > 0.0) || !std::isfinite(o.dt)) throw_error<value_error>(where, ": dt must be > 0, got ", o.dt);
   check_grf_options(where, o.grf);
 }
 

@@ -4,6 +4,7 @@
 
 #include "neuralop/data/generators/burgers_generator.hpp"
 #include "neuralop/data/generators/darcy_generator.hpp"
+#include "neuralop/data/generators/darcy_solver.hpp"
 #include "neuralop/data/generators/grf.hpp"
 #include "neuralop/data/generators/navier_stokes_generator.hpp"
 #include "neuralop/data/generators/periodic_grf.hpp"

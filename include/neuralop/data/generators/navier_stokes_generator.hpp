@@ -180,16 +180,7 @@ namespace detail {
 
 inline void check_navier_stokes_options(const NavierStokesGeneratorOptions& o) {
   constexpr const char* where = "generate_navier_stokes";
-  if (o.resolution <= 0) throw_error<value_error>(where, ": resolution must be > 0, got ", o.resolution);
-  if (o.solve_resolution <= 0 || o.solve_resolution % 2 != 0)
-    throw_error<value_error>(where, ": solve_resolution must be even and > 0, got ", o.solve_resolution);
-  if (o.solve_resolution % o.resolution != 0)
-    throw_error<value_error>(where, ": solve_resolution (", o.solve_resolution, ") must be a multiple of resolution (",
-                             o.resolution, ")");
-  if (!(o.visc > 0.0) || !std::isfinite(o.visc)) throw_error<value_error>(where, ": visc must be > 0, got ", o.visc);
-  if (!(o.t_final > 0.0) || !std::isfinite(o.t_final))
-    throw_error<value_error>(where, ": t_final must be > 0, got ", o.t_final);
-  if (!(o.dt > 0.0) || !std::isfinite(o.dt)) throw_error<value_error>(where, ": dt must be > 0, got ", o.dt);
+  check_time_stepping_options(where, o);
   if (o.record_steps < 1) throw_error<value_error>(where, ": record_steps must be >= 1, got ", o.record_steps);
   if (!std::isfinite(o.forcing_amplitude))
     throw_error<value_error>(where, ": forcing_amplitude must be finite, got ", o.forcing_amplitude);

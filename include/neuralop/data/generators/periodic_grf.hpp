@@ -167,6 +167,21 @@ class PeriodicFft {
 };
 
 // Equal steps of at most dt covering `interval`: how many, and their length.
+// The options the time-dependent generators share (grids, viscosity, time), checked alike.
+template <class O>
+void check_time_stepping_options(const char* where, const O& o) {
+  if (o.resolution <= 0) throw_error<value_error>(where, ": resolution must be > 0, got ", o.resolution);
+  if (o.solve_resolution <= 0 || o.solve_resolution % 2 != 0)
+    throw_error<value_error>(where, ": solve_resolution must be even and > 0, got ", o.solve_resolution);
+  if (o.solve_resolution % o.resolution != 0)
+    throw_error<value_error>(where, ": solve_resolution (", o.solve_resolution, ") must be a multiple of resolution (",
+                             o.resolution, ")");
+  if (!(o.visc > 0.0) || !std::isfinite(o.visc)) throw_error<value_error>(where, ": visc must be > 0, got ", o.visc);
+  if (!(o.t_final > 0.0) || !std::isfinite(o.t_final))
+    throw_error<value_error>(where, ": t_final must be > 0, got ", o.t_final);
+  if (!(o.dt > 0.0) || !std::isfinite(o.dt)) throw_error<value_error>(where, ": dt must be > 0, got ", o.dt);
+}
+
 inline std::pair<std::int64_t, double> steps_for(double interval, double dt) {
   const auto n = std::max<std::int64_t>(1, std::int64_t(std::ceil(interval / dt * (1.0 - 1e-12))));
   return {n, interval / double(n)};
