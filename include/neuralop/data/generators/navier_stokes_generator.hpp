@@ -75,6 +75,7 @@ class NavierStokes2dSolver {
 
   int size() const { return n_; }
   double step() const { return h_; }
+  double visc() const { return visc_; }
 
   // The state on the grid, row major [n, n]; the Nyquist modes of what is set are dropped.
   void set_vorticity(const double* w) {
