@@ -274,6 +274,11 @@ TEST_CASE("burgers generator: bad options name the option and value") {
   check([](auto& o) { o.grf.max_mode = -2; }, "grf.max_mode must be >= 0, got -2");
   CHECK(error_message([] { gen::generate_burgers(0, small_burgers(), 0); }).find("n must be >= 1, got 0") !=
         std::string::npos);
+  // Sample indices from 2^24 on would wrap the Philox counter onto sample 0's field.
+  CHECK(error_message([] { gen::generate_burgers(2, small_burgers(), 0, (index_t(1) << 24) - 1); }).find("2^24") !=
+        std::string::npos);
+  CHECK(error_message([] { gen::periodic_grf_1d(16, {}, 0, std::uint64_t(1) << 24); }).find("sample index 16777216") !=
+        std::string::npos);
   // A step far beyond stability is reported, not written out as NaN.
   auto o = small_burgers();
   o.solve_resolution = 256;

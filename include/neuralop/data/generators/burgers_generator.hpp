@@ -150,8 +150,7 @@ inline BurgersData generate_burgers(index_t n, const BurgersGeneratorOptions& o,
                                     index_t first_sample = 0,
                                     std::function<void(index_t, index_t)> progress = {}) {
   detail::check_burgers_options(o);
-  if (n < 1) throw_error<value_error>("generate_burgers: sample count n must be >= 1, got ", n);
-  if (first_sample < 0) throw_error<value_error>("generate_burgers: first_sample must be >= 0, got ", first_sample);
+  detail::check_sample_range("generate_burgers", n, first_sample);
   const index_t s = o.resolution, T = o.n_time_out, N = o.solve_resolution, stride = N / s;
   BurgersData out{Tensor<double, 2>(Shape<2>{n, s}), Tensor<double, 3>(Shape<3>{n, T, s}), o.visc};
   const double interval = T > 1 ? o.t_final / double(T - 1) : o.t_final;

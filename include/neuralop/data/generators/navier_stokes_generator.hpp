@@ -198,9 +198,7 @@ inline NavierStokesData generate_navier_stokes(index_t n, const NavierStokesGene
                                                index_t first_sample = 0,
                                                std::function<void(index_t, index_t)> progress = {}) {
   detail::check_navier_stokes_options(o);
-  if (n < 1) throw_error<value_error>("generate_navier_stokes: sample count n must be >= 1, got ", n);
-  if (first_sample < 0)
-    throw_error<value_error>("generate_navier_stokes: first_sample must be >= 0, got ", first_sample);
+  detail::check_sample_range("generate_navier_stokes", n, first_sample);
   const index_t s = o.resolution, T = o.record_steps, N = o.solve_resolution, stride = N / s;
   NavierStokesData out;
   out.x = Tensor<float, 3>(Shape<3>{n, s, s});

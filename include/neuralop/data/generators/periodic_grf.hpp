@@ -27,6 +27,28 @@ inline constexpr double two_pi = 6.283185307179586476925286766559;
 // Counters of the Philox stream one sample owns: sample i draws from [i * stride, (i+1) * stride),
 // so a sample depends only on (seed, i), never on the batch it was made in or the thread count.
 inline constexpr std::uint64_t sample_counter_stride = std::uint64_t(1) << 40;
+// Sample indices whose block fits the 64-bit counter: from 2^24 on, i * stride would wrap onto
+// the blocks of the first samples and repeat their fields.
+inline constexpr std::uint64_t max_samples = std::uint64_t(1) << 24;
+
+namespace detail {
+
+inline void check_sample_index(const char* where, std::uint64_t sample) {
+  if (sample >= max_samples)
+    throw_error<value_error>(where, ": sample index ", sample, " must be below 2^24 = ", max_samples,
+                             " (each sample owns 2^40 counters of the 64-bit Philox stream)");
+}
+
+// A generator's samples first_sample .. first_sample + n - 1, checked before any work.
+inline void check_sample_range(const char* where, index_t n, index_t first_sample) {
+  if (n < 1) throw_error<value_error>(where, ": sample count n must be >= 1, got ", n);
+  if (first_sample < 0) throw_error<value_error>(where, ": first_sample must be >= 0, got ", first_sample);
+  if (std::uint64_t(first_sample) + std::uint64_t(n) > max_samples)
+    throw_error<value_error>(where, ": first_sample + n must be <= 2^24 = ", max_samples, ", got first_sample ", first_sample,
+                             " and n ", n);
+}
+
+}  // namespace detail
 
 // GRF1.m (the FNO paper's Burgers data): with lambda_k = (2 pi k)^2 + tau^2,
 //   u(x) = mean + sum_{k=1}^{K} e_k (xi_k cos(2 pi k x) + eta_k sin(2 pi k x)),
@@ -212,6 +234,7 @@ inline void periodic_grf_1d_coefficients(std::complex<double>* hat, int n, const
                                          std::uint64_t seed, std::uint64_t sample) {
   detail::check_grid("periodic_grf_1d", "n", n);
   detail::check_grf_options("periodic_grf_1d", o);
+  detail::check_sample_index("periodic_grf_1d", sample);
   hat[0] = o.mean;
   for (int k = 1; k <= n / 2; ++k) hat[k] = 0.0;
   // e_k (xi cos + eta sin) = a e^{i theta} + conj(a) e^{-i theta} with a = e_k (xi - i eta) / 2.
@@ -230,6 +253,7 @@ inline void periodic_grf_2d_coefficients(std::complex<double>* hat, int n, const
                                          std::uint64_t seed, std::uint64_t sample) {
   detail::check_grid("periodic_grf_2d", "n", n);
   detail::check_grf_options("periodic_grf_2d", o);
+  detail::check_sample_index("periodic_grf_2d", sample);
   const int h = n / 2 + 1;
   const double sigma = o.sigma_value();
   for (std::size_t i = 0; i < std::size_t(n) * std::size_t(h); ++i) hat[i] = 0.0;
