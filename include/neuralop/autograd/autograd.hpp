@@ -1,6 +1,7 @@
-// Reverse-mode autodiff: Var, graph nodes, backward, no-grad scopes.
+// Reverse-mode autodiff: Var, graph nodes, backward, no-grad scopes, activation checkpointing.
 #pragma once
 
+#include "neuralop/autograd/checkpoint.hpp"
 #include "neuralop/autograd/elementwise_node.hpp"
 #include "neuralop/autograd/engine.hpp"
 #include "neuralop/autograd/function.hpp"

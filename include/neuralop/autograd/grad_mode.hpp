@@ -8,9 +8,16 @@ inline bool& grad_mode_flag() {
   thread_local bool enabled = true;
   return enabled;
 }
+inline bool& recomputing_flag() {
+  thread_local bool recomputing = false;
+  return recomputing;
+}
 }  // namespace detail
 
 inline bool is_grad_enabled() { return detail::grad_mode_flag(); }
+// True while checkpoint() runs a function again in backward (autograd/checkpoint.hpp): layers
+// with side effects (BatchNorm's running statistics) skip them, the first run made them.
+inline bool is_recomputing() { return detail::recomputing_flag(); }
 
 // RAII scope: inside it nothing is recorded (evaluation, data processing, optimizer updates).
 class NoGradGuard {

@@ -110,6 +110,9 @@ class Var {
   }
   // Backpropagate with an explicit seed dL/d(this), shaped like this.
   void backward(const tensor_type& seed, BackwardOptions opt = {}) const {
+    if (is_recomputing())
+      throw_error<autograd_error>("backward: called while checkpoint() recomputes a function (a checkpointed "
+                                  "function must not call backward itself)");
     if (!slot().requires_grad)
       throw_error<autograd_error>("backward: ", slot().describe(),
                                   " does not require grad (no input of its graph has requires_grad = true)");

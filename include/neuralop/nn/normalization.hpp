@@ -126,7 +126,8 @@ class GroupNorm : public Module {
 // torch's BatchNorm{1,2,3}d (NeuralOperator's BatchNorm(n_dim, C) holds it as `norm`; for
 // n_dim > 3 it flattens the spatial axes into BatchNorm1d, which is the same computation).
 // Training: statistics over batch and positions; running_mean/var <- (1 - 0.1) * running +
-// 0.1 * batch statistic, the variance unbiased (n / (n - 1)); num_batches_tracked += 1.
+// 0.1 * batch statistic, the variance unbiased (n / (n - 1)); num_batches_tracked += 1 (not
+// again when checkpoint() recomputes the forward in backward: is_recomputing()).
 // Evaluation (eval()): (x - running_mean) / sqrt(running_var + eps).
 template <class T = float, class B = cpu>
 class BatchNorm : public Module {
@@ -170,11 +171,13 @@ class BatchNorm : public Module {
         const Var<T, 3, B> xc = v - mu;
         const auto var = mean(Var<T, 3, B>(xc * xc), {0, 2}, keepdim);
         y = xc / sqrt(var + T(eps));
-        NoGradGuard ng;
-        const T m = T(momentum), unbias = T(double(n) / double(n - 1));
-        running_mean.value.assign(running_mean.value * (T(1) - m) + reshape(mu.value(), Shape<1>{channels}) * m);
-        running_var.value.assign(running_var.value * (T(1) - m) + reshape(var.value(), Shape<1>{channels}) * (m * unbias));
-        ++num_batches_tracked.value;
+        if (!is_recomputing()) {
+          NoGradGuard ng;
+          const T m = T(momentum), unbias = T(double(n) / double(n - 1));
+          running_mean.value.assign(running_mean.value * (T(1) - m) + reshape(mu.value(), Shape<1>{channels}) * m);
+          running_var.value.assign(running_var.value * (T(1) - m) + reshape(var.value(), Shape<1>{channels}) * (m * unbias));
+          ++num_batches_tracked.value;
+        }
       } else {
         const auto rm = reshape(running_mean.value, Shape<3>{1, channels, 1});
         const auto rv = reshape(running_var.value, Shape<3>{1, channels, 1});
