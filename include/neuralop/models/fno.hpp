@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "neuralop/autograd/checkpoint.hpp"
 #include "neuralop/nn/embeddings.hpp"
 #include "neuralop/nn/fno_block.hpp"
 #include "neuralop/nn/padding.hpp"
@@ -54,6 +55,10 @@ struct BasicFNOOptions {
   int conv_bias_kernel = 1;
   std::string fft_norm = "forward";  // SpectralConv's, NeuralOperator's default
   bool enforce_hermitian_symmetry = false;
+  // Extension (not a NeuralOperator argument): in training with grad enabled, each Fourier layer
+  // runs under checkpoint() (autograd/checkpoint.hpp): its activations are recomputed in backward
+  // instead of kept, for one more forward of the layers. Same gradients, bitwise.
+  bool activation_checkpointing = false;
 };
 using FNOOptions = BasicFNOOptions<false>;
 using TFNOOptions = BasicFNOOptions<true>;
@@ -92,6 +97,7 @@ inline FNOOptions to_fno_options(const TFNOOptions& t) {
   o.conv_bias_kernel = t.conv_bias_kernel;
   o.fft_norm = t.fft_norm;
   o.enforce_hermitian_symmetry = t.enforce_hermitian_symmetry;
+  o.activation_checkpointing = t.activation_checkpointing;
   return o;
 }
 
@@ -119,6 +125,9 @@ class FNO : public nn::Module {
   nn::FNOBlocks<D, T, B>& fno_blocks() { return blocks_; }
   const FNOOptions& options() const { return opt_; }
   void set_n_modes(const std::vector<int>& n_modes) { blocks_.set_n_modes(n_modes); }
+  // FNOOptions::activation_checkpointing; the parameters are the same either way.
+  void set_activation_checkpointing(bool on) { opt_.activation_checkpointing = on; }
+  bool activation_checkpointing() const { return opt_.activation_checkpointing; }
 
  private:
   FNOOptions opt_;
@@ -222,7 +231,13 @@ auto FNO<D, T, B>::forward(const V& x, const std::vector<std::optional<Shape<D>>
   auto h = grid_ ? embedding_(x) : x;
   h = lifting_(h);
   if (padding_) h = padding_->pad(h);
-  for (int i = 0; i < blocks_.n_layers(); ++i) h = blocks_(h, i, output_shapes[std::size_t(i)]);
+  const bool ckpt = opt_.activation_checkpointing && training() && is_grad_enabled();
+  for (int i = 0; i < blocks_.n_layers(); ++i) {
+    const auto& os = output_shapes[std::size_t(i)];
+    // The layer is kept by the graph until backward recomputes it: capture the model, not the call's locals.
+    if (ckpt) h = checkpoint([this, i, os](const V& in) { return blocks_(in, i, os); }, h);
+    else h = blocks_(h, i, os);
+  }
   if (padding_) h = padding_->unpad(h);
   return projection_(h);
 }
