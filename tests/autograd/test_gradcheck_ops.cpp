@@ -73,6 +73,14 @@ TEST_CASE("channel contraction: 1-D, 2-D and 3-D spatial, real and complex") {
   auto xc = var<C>(Shape<4>{2, 3, 3, 2}, 13);
   auto wc = var<C>(Shape<2>{2, 3}, 14);
   GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xc, wc);
+  // The weight gradient's three paths: one GEMM over the batch (real, one position), per-sample
+  // partials summed (outputs <= positions, above) and a loop over samples (outputs > positions).
+  auto xs1 = var<double>(Shape<3>{5, 3, 1}, 19);
+  auto xs2 = var<double>(Shape<4>{3, 3, 1, 2}, 20);
+  auto xcs = var<C>(Shape<3>{3, 3, 1}, 21);
+  GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xs1, w);
+  GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xs2, w);
+  GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xcs, wc);
   // With a bias written before the product is accumulated onto it.
   auto b = var<double>(Shape<1>{4}, 17);
   GRADCHECK([](auto& x, auto& k, auto& c) { return channel_contract(x, k, c); }, x2, w, b);

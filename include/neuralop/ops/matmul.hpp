@@ -144,6 +144,30 @@ Tensor<T, R, B> channel_contract(const Tensor<T, R, B>& x, const Tensor<T, 2, B>
 }
 
 namespace detail {
+// dW = sum_n dy[n] x[n]^H for dy [N, O, S], x [N, I, S].
+template <class B, class T>
+Tensor<T, 2, B> channel_contract_weight_grad(const T* g, const T* X, index_t N, index_t O, index_t I, index_t S) {
+  if constexpr (!is_complex_v<T>) {
+    if (S == 1) {  // x is [N, I]: one GEMM over the batch, dW = dy^T x
+      auto gw = Tensor<T, 2, B>::empty(Shape<2>{O, I});
+      gemm_call<B, Trans::T, Trans::N>(1, O, I, N, g, 0, X, 0, gw.data(), 0, false);
+      return gw;
+    }
+  }
+  if (O <= S) {
+    // One batched GEMM of per-sample products, then their sum: the batch entries run as
+    // parallel tasks of full size (N accumulating GEMMs ran one after another, each split into
+    // thin chunks). The partials take O * I per sample, no more than x itself.
+    auto partial = Tensor<T, 3, B>::empty(Shape<3>{N, O, I});
+    gemm_call<B, Trans::N, Trans::C>(N, O, I, S, g, O * S, X, I * S, partial.data(), O * I, false);
+    return reduce_to_shape(partial, Shape<3>{1, O, I}).template reshape<2>(Shape<2>{O, I});
+  }
+  auto gw = Tensor<T, 2, B>::empty(Shape<2>{O, I});
+  for (index_t n = 0; n < N; ++n)
+    gemm_call<B, Trans::N, Trans::C>(1, O, I, S, g + n * O * S, 0, X + n * I * S, 0, gw.data(), 0, n > 0);
+  return gw;
+}
+
 // dx[n] = W^H dy[n]; dW = sum_n dy[n] x[n]^H.
 template <class T, std::size_t R, class B>
 void channel_contract_backward(const Tensor<T, R, B>& g, const Tensor<T, R, B>& X, const Tensor<T, 2, B>& W,
@@ -154,12 +178,7 @@ void channel_contract_backward(const Tensor<T, R, B>& g, const Tensor<T, R, B>& 
     gemm_call<B, Trans::C, Trans::N>(N, I, S, O, W.data(), 0, g.data(), O * S, gx.data(), I * S, false);
     xs->accumulate_grad(gx);
   }
-  if (ws->requires_grad) {
-    auto gw = Tensor<T, 2, B>::empty(W.shape());
-    for (index_t n = 0; n < N; ++n)
-      gemm_call<B, Trans::N, Trans::C>(1, O, I, S, g.data() + n * O * S, 0, X.data() + n * I * S, 0, gw.data(), 0, n > 0);
-    ws->accumulate_grad(gw);
-  }
+  if (ws->requires_grad) ws->accumulate_grad(channel_contract_weight_grad<B>(g.data(), X.data(), N, O, I, S));
 }
 }  // namespace detail
 

@@ -34,7 +34,26 @@ GemmShape packed_gemm_shape(index_t batch, index_t m, index_t n, index_t k, inde
 
 namespace cpu_detail {
 
+// Work division, by sizes only (never by thread count). Splitting a batch entry into chunks (of
+// the larger of m and n) is a cost, not just a division: every chunk packs the whole of the
+// other operand again. The 1x1 channel maps' weight gradient (64 x 64 outputs, k = 4096), split
+// into 16-row chunks, packed its [64, 4096] operand four times per entry and ran 30-40% slower
+// than whole entries per task (measured 2026-12-01). So an entry is split into chunks of about
+// gemm_task_flops multiply-adds only as far as needed for gemm_min_tasks tasks in all, and
+// beyond that only into chunks of gemm_large_task_flops (large products keep every core of a
+// big machine busy); chunks are never thinner than gemm_min_chunk lines.
 inline constexpr index_t gemm_task_flops = index_t(1) << 21;
+inline constexpr index_t gemm_large_task_flops = index_t(1) << 24;
+inline constexpr index_t gemm_min_tasks = 16;
+inline constexpr index_t gemm_min_chunk = 64;
+
+// Chunks per batch entry for a GEMM of this shape: `extent` lines of `per_line` multiply-adds.
+inline index_t gemm_chunks(index_t batch, index_t extent, index_t per_line) {
+  const index_t work = extent * per_line;
+  const index_t wanted = std::min(work / gemm_task_flops, (gemm_min_tasks + batch - 1) / batch);
+  const index_t chunks = std::max(wanted, work / gemm_large_task_flops);
+  return std::max<index_t>(1, std::min(chunks, extent / gemm_min_chunk));
+}
 
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -54,11 +73,13 @@ decltype(auto) apply_op(const M& m) {
 
 template <class T, Trans ta, Trans tb>
 void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
-  // Split the larger of m and n into chunks of about gemm_task_flops multiply-adds.
+  // Chunks of the larger of m and n (see gemm_chunks).
   const index_t per_row = std::max<index_t>(1, s.n * s.k), per_col = std::max<index_t>(1, s.m * s.k);
   const bool split_rows = s.m >= s.n;
   const index_t extent = split_rows ? s.m : s.n;
-  const index_t chunk = std::clamp<index_t>(gemm_task_flops / (split_rows ? per_row : per_col), 16, std::max<index_t>(extent, 16));
+  const index_t wanted = gemm_chunks(s.batch, extent, split_rows ? per_row : per_col);
+  // Even chunks of whole SIMD packets (multiples of 8 lines).
+  const index_t chunk = ((extent + wanted - 1) / wanted + 7) / 8 * 8;
   const index_t n_chunks = (extent + chunk - 1) / chunk;
   const index_t rows_a = ta == Trans::N ? s.m : s.k, cols_a = ta == Trans::N ? s.k : s.m;
   const index_t rows_b = tb == Trans::N ? s.k : s.n, cols_b = tb == Trans::N ? s.n : s.k;
