@@ -11,7 +11,7 @@ jobs=$(nproc)
 [ "${2:-}" = "-j" ] && jobs=$3
 
 dir=build/fuzz
-opts=(-Dfuzz=true -Dtests=false -Dexamples=false -Dbenchmarks=false -Dcuda=disabled -Dcli=disabled -Dnative=false
+opts=(-Dfuzz=true -Dtests=false -Dexamples=false -Dbenchmarks=false -Dcuda=disabled -Dcli=disabled -Dmpi=disabled -Dnative=false
       -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized -Dwerror=true
       -Dcpp_args=-fno-sanitize-recover=all)
 if [ -f "$dir/build.ninja" ]; then

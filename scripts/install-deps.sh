@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev                                     # .npz and .pt archives (deflate)
   libtomlplusplus-dev                            # the neuralop CLI's config files (toml++, header-only)
   libstb-dev                                     # PNG pictures (stb_image_write) and their text (stb_easy_font)
+  libopenmpi-dev openmpi-bin                     # data-parallel training over MPI (Meson option mpi; tests, the CLI under mpirun)
 )
 case "${1:-}" in
   --main) ;;

@@ -23,6 +23,7 @@
 
 #include "config.hpp"
 #include "generate.hpp"
+#include "parallel.hpp"
 #include "pictures.hpp"
 
 namespace no = neuralop;
@@ -141,20 +142,28 @@ void print_table(const std::vector<std::pair<std::string, no::training::Metrics>
   std::cout.unsetf(std::ios::floatfield);
 }
 
-int run(const std::string& command, const Config& c, const std::string& checkpoint) {
-  if (c.threads > 0) no::cpu::set_num_threads(c.threads);
+int run(const std::string& command, const Config& c, const std::string& checkpoint, no::cli::Parallel& par) {
+  if (const int threads = par.threads(c.threads); threads > 0) no::cpu::set_num_threads(threads);
   no::manual_seed(static_cast<std::uint64_t>(c.seed));
-  if (c.data.generate) no::cli::ensure_generated(c, !c.verbose);
+  if (c.data.generate) {
+    if (par.root()) no::cli::ensure_generated(c, !c.verbose);
+    par.barrier();  // the other ranks read what rank 0 wrote
+  }
 
   return with_data(c, [&](auto& data) {
+    // Data-parallel: this rank's shards (the normalizers were fitted on all the training data).
+    par.shard(data, c.data.batch_size, command == "train");
     using Data = std::remove_cvref_t<decltype(data)>;
     using Proc = decltype(Data::processor);
     // The model is built after the data so that a data error comes before any work.
     no::FNO<2> model(fno_options(c));
-    std::cout << "neuralop " << command << ": " << c.data.dataset << ", " << (c.model.model_arch == "tfno" ? "TFNO" : "FNO")
+    if (par.root()) std::cout << "neuralop " << command << ": " << c.data.dataset << ", " << (c.model.model_arch == "tfno" ? "TFNO" : "FNO")
               << " n_modes [" << c.model.n_modes[0] << ", " << c.model.n_modes[1] << "], hidden " << c.model.hidden_channels
               << ", " << model.count_model_params() << " parameters; " << data.train.dataset().size() << " training samples, "
-              << no::cpu::num_threads() << " threads\n";
+              << no::cpu::num_threads() << " threads" << (par.enabled() ? " per process" : "") << "\n";
+    if (par.enabled() && par.root())
+      std::cout << "data-parallel: " << par.size() << " processes, global batch " << c.data.batch_size << " ("
+                << c.data.batch_size / par.size() << " per process)\n";
 
     no::losses::H1Loss<2> h1;
     no::losses::LpLoss<2> l2;
@@ -167,7 +176,7 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
     no::cli::CurveRecorder curves;
     Trainer trainer(model,
                     {.n_epochs = c.opt.n_epochs, .eval_interval = c.opt.eval_interval, .verbose = c.verbose, .log_dir = c.log.dir,
-                     .callbacks = {&curves}},
+                     .callbacks = {&curves}, .data_parallel = par.attach(model)},
                     data.processor);
     std::vector<std::pair<std::string, no::training::Metrics>> rows;
 
@@ -175,7 +184,7 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
       namespace fs = std::filesystem;
       const std::string name = fs::exists(fs::path(checkpoint) / "best_model_state_dict.pt") ? "best_model" : "model";
       no::training::load_training_state(checkpoint, name, model);
-      std::cout << "loaded " << (fs::path(checkpoint) / (name + "_state_dict.pt")).string() << "\n";
+      if (par.root()) std::cout << "loaded " << (fs::path(checkpoint) / (name + "_state_dict.pt")).string() << "\n";
     } else {
       no::optim::AdamW opt(model.parameters(), {.lr = c.opt.learning_rate, .weight_decay = c.opt.weight_decay});
       std::unique_ptr<no::optim::LRScheduler> epoch_sched;
@@ -200,17 +209,25 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
       const auto t0 = std::chrono::steady_clock::now();
       trainer.train(data.train, data.tests, opt, sched, c.opt.training_loss == "h1" ? h1_fn : l2_fn, eval_losses, to);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::cout << "trained " << c.opt.n_epochs << " epochs in " << std::setprecision(4) << secs << " s\n";
+      if (par.root())
+        std::cout << "trained " << c.opt.n_epochs << " epochs in " << std::setprecision(4) << secs << " s\n"
+                  << par.sync_report(secs);
     }
     // The final table: every test loader, every eval loss, per sample (physical units when the
     // output is normalised: the processor de-normalises in evaluation).
     for (auto& [res, loader] : data.tests) rows.emplace_back(std::to_string(res), trainer.evaluate(eval_losses, loader, std::to_string(res)));
+    if (!par.root()) return 0;
     print_table(rows);
     if (!c.plot.dir.empty()) {
       namespace fs = std::filesystem;
       fs::create_directories(c.plot.dir);
       std::vector<std::string> written;
-      for (auto& [res, loader] : data.tests) {
+      for (auto& [res, shard] : data.tests) {
+        // The pictures show the first samples of the whole test set, not of rank 0's shard.
+        auto whole = shard.options();
+        whole.num_replicas = 1;
+        whole.rank = 0;
+        std::remove_cvref_t<decltype(shard)> loader(shard.dataset(), whole);
         const std::string title = c.data.dataset + " " + std::to_string(res) + "x" + std::to_string(res) + ": test samples (trained at " +
                                   std::to_string(c.data.train_resolution) + ")";
         written.push_back((fs::path(c.plot.dir) / (c.data.dataset + "_test_" + std::to_string(res) + ".png")).string());
@@ -300,7 +317,9 @@ int main(int argc, char** argv) {
       std::cerr << "neuralop eval: --checkpoint DIR is required\n";
       return 2;
     }
-    return run(command, c, checkpoint);
+    no::cli::Parallel par;
+    par.start(&argc, &argv);
+    return par.run([&] { return run(command, c, checkpoint, par); });
   } catch (const std::exception& e) {
     std::cerr << "neuralop " << command << ": error: " << e.what() << "\n";
     return 1;

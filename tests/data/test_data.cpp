@@ -532,6 +532,48 @@ TEST_CASE("data loaders: bad input gives clear errors") {
 
 // ------------------------------------------------------------------ DataLoader
 
+TEST_CASE("DataLoader: distributed shards (torch's DistributedSampler): same shuffle, padded equal shards or every sample once") {
+  using L = data::DataLoader<data::TensorDataset<float, 2>>;
+  std::vector<float> xs(10);
+  for (int i = 0; i < 10; ++i) xs[std::size_t(i)] = float(i);
+  const data::TensorDataset<float, 2> ds(Tensor<float, 2>::from_data({10, 1}, std::span<const float>(xs)),
+                                         Tensor<float, 2>::from_data({10, 1}, std::span<const float>(xs)));
+  const L whole(ds, {.batch_size = 6, .shuffle = true, .seed = 7});
+  for (const index_t w : {2, 3, 4}) {
+    CAPTURE(w);
+    std::vector<index_t> seen;
+    for (index_t r = 0; r < w; ++r) {
+      const L shard(ds, {.batch_size = 2, .shuffle = true, .seed = 7, .num_replicas = w, .rank = r});
+      CHECK(shard.shard_samples() == (10 + w - 1) / w);  // padded: equal sizes
+      CHECK(shard.size() == ((10 + w - 1) / w + 1) / 2);
+      const auto o = shard.order(1);
+      for (std::size_t i = 0; i < o.size(); ++i)  // order[r], order[r + w], ..., wrapping around
+        CHECK(o[i] == whole.order(1)[(std::size_t(r) + i * std::size_t(w)) % 10]);
+      seen.insert(seen.end(), o.begin(), o.end());
+      const L exact(ds, {.batch_size = 2, .num_replicas = w, .rank = r, .even_shards = false});
+      CHECK(exact.shard_samples() == (10 - r + w - 1) / w);
+    }
+    std::sort(seen.begin(), seen.end());
+    CHECK(std::unique(seen.begin(), seen.end()) - seen.begin() == 10);  // every sample, the pad repeats
+  }
+  // With batch b on each of 2 ranks, batch k of the ranks together is batch k of size 2b.
+  const L r0(ds, {.batch_size = 3, .shuffle = true, .seed = 7, .num_replicas = 2, .rank = 0});
+  const L r1(ds, {.batch_size = 3, .shuffle = true, .seed = 7, .num_replicas = 2, .rank = 1});
+  for (index_t k = 0; k < 1; ++k) {
+    std::vector<float> a = whole.batch(whole.order(0), k).x.to_vector(), b = r0.batch(r0.order(0), k).x.to_vector();
+    const auto c = r1.batch(r1.order(0), k).x.to_vector();
+    b.insert(b.end(), c.begin(), c.end());
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    CHECK(a == b);
+  }
+  // More ranks than samples: evaluation shards may be empty.
+  const data::TensorDataset<float, 2> small(Tensor<float, 2>::from_data({2, 1}, {1.f, 2.f}), Tensor<float, 2>::from_data({2, 1}, {1.f, 2.f}));
+  CHECK(L(small, {.num_replicas = 3, .rank = 2, .even_shards = false}).size() == 0);
+  CHECK_THROWS_WITH_AS(L(ds, {.num_replicas = 2, .rank = 2}), doctest::Contains("rank 2 is out of range for num_replicas 2"), value_error);
+  CHECK_THROWS_AS(L(ds, {.num_replicas = 0}), value_error);
+}
+
 TEST_CASE("DataLoader: order, batches, drop_last, shuffle determinism per (seed, epoch)") {
   std::vector<float> xs(10), ys(10);
   for (int i = 0; i < 10; ++i) xs[std::size_t(i)] = float(i), ys[std::size_t(i)] = float(10 * i);

@@ -39,6 +39,13 @@ class StatBuffer final : public nn::ParameterBase {
   }
   void zero_grad() override {}
   std::optional<io::RawTensor> grad_raw() const override { return std::nullopt; }
+  std::size_t host_nbytes() const override { return value.defined() ? static_cast<std::size_t>(numel()) * sizeof(T) : 0; }
+  void value_to_host(void* dst) const override {
+    if (value.defined()) B::template copy_to_host<T>(static_cast<T*>(dst), value.data(), static_cast<std::size_t>(numel()));
+  }
+  void value_from_host(const void* src) override {
+    if (value.defined()) B::template copy_from_host<T>(value.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
+  }
 };
 
 // Which axes of a rank-R tensor a normalizer reduces over (NeuralOperator's `dim`; unset = all).

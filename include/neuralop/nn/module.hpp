@@ -28,6 +28,21 @@ class ParameterBase {
   virtual void zero_grad() = 0;
   // The accumulated gradient (a copy), or nullopt before any backward reached the parameter.
   virtual std::optional<io::RawTensor> grad_raw() const = 0;
+
+  // Values and gradients as flat host bytes in the parameter's dtype (row-major; a complex
+  // element is its real then imaginary part), whatever the backend: what data-parallel training
+  // moves between processes. host_nbytes() bytes each; grad_to_host needs has_grad().
+  virtual bool has_grad() const { return false; }
+  virtual std::size_t host_nbytes() const = 0;
+  virtual void value_to_host(void* dst) const = 0;
+  virtual void value_from_host(const void* src) = 0;
+  virtual void grad_to_host(void* /*dst*/) const {
+    throw_error<value_error>("grad_to_host: this state entry has no gradient");
+  }
+  // Replaces the gradient (a new tensor: the old one may be shared by a graph).
+  virtual void grad_from_host(const void* /*src*/) {
+    throw_error<value_error>("grad_from_host: this state entry has no gradient");
+  }
 };
 
 template <TensorScalar T, std::size_t R, class B = cpu>
@@ -55,6 +70,23 @@ class Parameter final : public ParameterBase {
   std::optional<io::RawTensor> grad_raw() const override {
     if (!var.has_grad()) return std::nullopt;
     return io::RawTensor::from_tensor(var.grad());
+  }
+  bool has_grad() const override { return var.has_grad(); }
+  std::size_t host_nbytes() const override { return static_cast<std::size_t>(numel()) * sizeof(T); }
+  void value_to_host(void* dst) const override {
+    B::template copy_to_host<T>(static_cast<T*>(dst), var.value().data(), static_cast<std::size_t>(numel()));
+  }
+  void value_from_host(const void* src) override {
+    B::template copy_from_host<T>(var.mutable_value().data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
+  }
+  void grad_to_host(void* dst) const override {
+    const auto& g = var.grad();
+    B::template copy_to_host<T>(static_cast<T*>(dst), g.data(), static_cast<std::size_t>(numel()));
+  }
+  void grad_from_host(const void* src) override {
+    auto g = Tensor<T, R, B>::empty(var.shape());
+    B::template copy_from_host<T>(g.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
+    var.slot().grad = std::move(g);
   }
   // The Var, as expressions use it: y = x * p.
   operator const Var<T, R, B>&() const { return var; }  // NOLINT(google-explicit-constructor)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,13 @@ class Buffer final : public ParameterBase {
   }
   void zero_grad() override {}
   std::optional<io::RawTensor> grad_raw() const override { return std::nullopt; }
+  std::size_t host_nbytes() const override { return static_cast<std::size_t>(numel()) * sizeof(T); }
+  void value_to_host(void* dst) const override {
+    B::template copy_to_host<T>(static_cast<T*>(dst), value.data(), static_cast<std::size_t>(numel()));
+  }
+  void value_from_host(const void* src) override {
+    B::template copy_from_host<T>(value.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
+  }
 };
 
 // torch's int64 scalar counter buffer (BatchNorm's num_batches_tracked).
@@ -52,6 +60,9 @@ class CountBuffer final : public ParameterBase {
   }
   void zero_grad() override {}
   std::optional<io::RawTensor> grad_raw() const override { return std::nullopt; }
+  std::size_t host_nbytes() const override { return sizeof(value); }
+  void value_to_host(void* dst) const override { std::memcpy(dst, &value, sizeof(value)); }
+  void value_from_host(const void* src) override { std::memcpy(&value, src, sizeof(value)); }
 };
 
 namespace detail {

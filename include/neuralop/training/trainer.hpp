@@ -118,13 +118,13 @@ class Trainer {
       resumed = true;
     }
     MetricsLog log;
-    if (!o_.log_dir.empty())
+    if (!o_.log_dir.empty() && root())
       log = MetricsLog(o_.log_dir, metric_names, options.regularizer != nullptr,
                        resumed ? std::optional<std::int64_t>(start_epoch_) : std::nullopt);
-    const bool bar = o_.progress_bar.value_or(o_.verbose && ProgressBar::is_terminal(stderr));
+    const bool bar = root() && o_.progress_bar.value_or(o_.verbose && ProgressBar::is_terminal(stderr));
     progress_ = bar ? ProgressBar(stderr) : ProgressBar();
 
-    if (o_.verbose) {
+    if (verbose()) {
       out() << "Training on " << detail::n_dataset_samples(train_loader) << " samples\n";
       std::string sizes, names;
       for (auto& [name, loader] : test_loaders) {
@@ -180,6 +180,16 @@ class Trainer {
       for (std::size_t i = 0; i < losses.size(); ++i) sums[i] += losses[i].second(pred, y).value().item();
     }
     Metrics m;
+    if (auto* dp = o_.data_parallel) {
+      // Each rank evaluated its shard (or all of the data: the ratio is the same): the metric is
+      // the sum over the ranks' sums / the sum of their sample counts.
+      std::vector<double> v(losses.size() + 1);
+      for (std::size_t i = 0; i < losses.size(); ++i) v[i] = detail::to_double(sums[i]);
+      v.back() = static_cast<double>(n_samples);
+      dp->allreduce_sum(v);
+      for (std::size_t i = 0; i < losses.size(); ++i) m.set(log_prefix + "_" + losses[i].first, v[i] / v.back());
+      return m;
+    }
     for (std::size_t i = 0; i < losses.size(); ++i)
       m.set(log_prefix + "_" + losses[i].first, detail::to_double(T(sums[i] / T(static_cast<double>(n_samples)))));
     return m;
@@ -202,6 +212,9 @@ class Trainer {
       if (!o_.callbacks[i]) throw_error<value_error>("Trainer: callbacks[", i, "] is null");
   }
   std::ostream& out() const { return o_.out ? *o_.out : std::cout; }
+  // Rank 0 of a data-parallel run, or the only process: the one that writes and prints.
+  bool root() const { return !o_.data_parallel || o_.data_parallel->is_root(); }
+  bool verbose() const { return o_.verbose && root(); }
 
   template <class Ty, class LB>
   typename Ty::model_batch preprocess(LB&& batch) const {
@@ -235,13 +248,15 @@ class Trainer {
     std::int64_t n_samples = 0, idx = 0;
     const std::int64_t n_batches = detail::n_batches(loader);
     progress_.start(epoch, o_.n_epochs, n_batches);
+    auto* dp = o_.data_parallel;
     for (auto&& batch : loader) {
       run.optimizer->zero_grad();
       if (reg) reg->reset();
+      if (dp) dp->before_forward();
       auto mb = preprocess<Ty>(std::move(batch));
-      n_samples += static_cast<std::int64_t>(mb.y.shape()[0]);
+      const auto batch_samples = static_cast<std::int64_t>(mb.y.shape()[0]);
       typename Ty::y_var pred = forward<Ty>(mb);
-      if (epoch == 0 && idx == 0 && o_.verbose) out() << "Raw outputs of shape " << format_shape(pred.shape()) << "\n";
+      if (epoch == 0 && idx == 0 && verbose()) out() << "Raw outputs of shape " << format_shape(pred.shape()) << "\n";
       pred = postprocess<Ty>(std::move(pred), mb);
       Var<T, 0, B> loss = training_loss(pred, detail::as_var(mb.y));
       double lasso = 0;
@@ -250,7 +265,18 @@ class Trainer {
         lasso = detail::to_double(r.value().item());
         loss = loss + r;
       }
-      const double value = detail::to_double(loss.value().item());
+      double value = detail::to_double(loss.value().item());
+      if (dp) {
+        // The global batch's loss (the losses sum over samples): the same on every rank, so
+        // that the NaN check below stops all ranks together.
+        double v[3] = {value, lasso, static_cast<double>(batch_samples)};
+        dp->allreduce_sum(v);
+        value = v[0];
+        lasso = v[1];
+        n_samples += static_cast<std::int64_t>(v[2]);
+      } else {
+        n_samples += batch_samples;
+      }
       if (!std::isfinite(value)) {
         progress_.finish();
         throw_error<training_error>("Trainer: the training loss is ", value, " at epoch ", epoch, ", batch ", idx,
@@ -261,6 +287,7 @@ class Trainer {
                                                      : std::string("No checkpoint was written by this run."));
       }
       loss.backward();
+      if (dp) dp->synchronize_gradients();
       run.optimizer->step();
       train_err += value;
       avg_lasso += lasso;
@@ -279,7 +306,7 @@ class Trainer {
     m.train_err = train_err / static_cast<double>(n_batches);
     if (reg) m.avg_lasso_loss = avg_lasso / static_cast<double>(n_samples);
     m.lr = run.optimizer->lr();
-    if (o_.verbose && epoch % o_.eval_interval == 0) {
+    if (verbose() && epoch % o_.eval_interval == 0) {
       out() << "[" << epoch << "] time=" << detail::format_fixed(m.epoch_train_time, "%.2f")
             << ", avg_loss=" << detail::format_fixed(m.avg_loss, "%.4f")
             << ", train_err=" << detail::format_fixed(m.train_err, "%.4f");
@@ -294,7 +321,7 @@ class Trainer {
     Metrics all;
     for (auto& [name, loader] : test_loaders)
       for (const auto& [k, v] : evaluate(losses, loader, detail::name_of(name))) all.set(k, v);
-    if (o_.verbose) {
+    if (verbose()) {
       std::string msg;
       for (const auto& [k, v] : all) msg += (msg.empty() ? "" : ", ") + k + "=" + detail::format_fixed(v, "%.4f");
       out() << "Eval: " << msg << "\n" << std::flush;
@@ -338,10 +365,14 @@ class Trainer {
                                   last_checkpoint_ ? "The last checkpoint (after epoch " + std::to_string(*last_checkpoint_) +
                                                          ") in " + run.save_dir + " is kept."
                                                    : std::string("No checkpoint was written by this run."));
-    save_training_state(run.save_dir, run.save_best ? "best_model" : "model", *model_, run.optimizer, run.scheduler,
-                        run.regularizer, epoch_, run_state(run, train_loader, test_loaders));
+    // Data-parallel: the ranks hold the same state; rank 0 writes it (atomically), the others
+    // wait until it is complete.
+    if (root())
+      save_training_state(run.save_dir, run.save_best ? "best_model" : "model", *model_, run.optimizer, run.scheduler,
+                          run.regularizer, epoch_, run_state(run, train_loader, test_loaders));
+    if (o_.data_parallel) o_.data_parallel->barrier();
     last_checkpoint_ = epoch_;
-    if (o_.verbose) out() << "[Rank 0]: saved training state to " << run.save_dir << "\n" << std::flush;
+    if (verbose()) out() << "[Rank 0]: saved training state to " << run.save_dir << "\n" << std::flush;
     for (auto* cb : o_.callbacks) cb->on_checkpoint(epoch_, run.save_dir);
   }
 
@@ -382,7 +413,7 @@ class Trainer {
     }
     if (resume_epoch && *resume_epoch > start_epoch_) {
       start_epoch_ = *resume_epoch;
-      if (o_.verbose) out() << "Trainer resuming from epoch " << *resume_epoch << "\n" << std::flush;
+      if (verbose()) out() << "Trainer resuming from epoch " << *resume_epoch << "\n" << std::flush;
     }
   }
 

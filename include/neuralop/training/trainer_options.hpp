@@ -17,6 +17,7 @@
 
 #include "neuralop/autograd/autograd.hpp"
 #include "neuralop/training/callbacks.hpp"
+#include "neuralop/training/data_parallel.hpp"
 #include "neuralop/training/training_state.hpp"
 
 namespace neuralop::training {
@@ -51,6 +52,10 @@ struct TrainerOptions {
   std::optional<bool> progress_bar = {};  // default: verbose and stderr is a terminal
   std::vector<Callback*> callbacks = {};  // not owned; called in order
   std::ostream* out = nullptr;         // verbose lines (default std::cout)
+  // Data-parallel training (distributed::DistributedDataParallel; not owned): gradients
+  // synchronized before each optimizer step, metrics summed over the ranks, checkpoints, logs
+  // and output on rank 0 only. See training/data_parallel.hpp. Keep this field last.
+  DataParallel* data_parallel = nullptr;
 };
 
 // train(...)'s keyword arguments after the losses, as NeuralOperator's.

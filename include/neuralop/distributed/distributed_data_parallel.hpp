@@ -1,0 +1,220 @@
+// DistributedDataParallel: torch's DDP over MPI for a Module. Parameters and buffers are
+// broadcast from rank 0 when it is made; after each backward the gradients are summed (or
+// averaged) over the ranks in buckets of ~25 MiB with non-blocking allreduces, the next bucket
+// being packed while the previous one is in flight. Pass it as TrainerOptions::data_parallel.
+#pragma once
+
+#include "neuralop/distributed/mpi.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "neuralop/distributed/communicator.hpp"
+#include "neuralop/io/dtype.hpp"
+#include "neuralop/nn/module.hpp"
+#include "neuralop/training/data_parallel.hpp"
+
+namespace neuralop::distributed {
+
+// sum: the gradient of the sum of the ranks' losses. NeuralOperator's losses sum over the
+// samples of a batch, so this is the single-process gradient of the global batch (the default).
+// mean: divided by the number of ranks, as torch's DDP does (for losses that average).
+enum class GradientReduction { sum, mean };
+
+struct DistributedDataParallelOptions {
+  std::size_t bucket_bytes = std::size_t{25} << 20;  // torch's bucket_cap_mb = 25
+  GradientReduction reduction = GradientReduction::sum;
+  // Broadcast buffers (BatchNorm's running statistics) from rank 0 before every training
+  // forward, as torch's broadcast_buffers=True; a model without buffers pays nothing.
+  bool broadcast_buffers = true;
+};
+
+class DistributedDataParallel final : public training::DataParallel {
+ public:
+  // `model` must stay alive and keep its parameters (registration order is the same on every
+  // rank: the same model type and options). Collective: every rank of comm makes one.
+  explicit DistributedDataParallel(const nn::Module& model, Communicator comm = {}, DistributedDataParallelOptions options = {})
+      : comm_(comm), o_(options), rank_(comm.rank()), size_(comm.size()) {
+    if (o_.bucket_bytes == 0) throw_error<value_error>("DistributedDataParallel: bucket_bytes must be positive");
+    for (auto& [n, p] : model.named_parameters()) params_.push_back(p);
+    for (auto& [n, b] : model.named_buffers()) buffers_.push_back(b);
+    check_same_model();
+    make_buckets();
+    broadcast_state(params_);
+    broadcast_state(buffers_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const Communicator& communicator() const { return comm_; }
+  const DistributedDataParallelOptions& options() const { return o_; }
+
+  void before_forward() override {
+    if (o_.broadcast_buffers && size_ > 1 && !buffers_.empty()) broadcast_state(buffers_);
+  }
+
+  // Every rank's gradients become their sum (mean) over the ranks. A parameter that received no
+  // gradient on some rank counts as zero there; one that received none on any rank keeps none
+  // (the optimizer skips it on every rank alike).
+  void synchronize_gradients() override {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (size_ > 1) reduce_gradients();  // one rank: the sum and the mean are its gradient
+    sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++sync_steps_;
+  }
+
+  void allreduce_sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
+  void barrier() override { comm_.barrier(); }
+
+  // Rank 0's parameters (and buffers) on every rank; done at construction.
+  void broadcast_parameters() {
+    broadcast_state(params_);
+    broadcast_state(buffers_);
+  }
+
+  // Time spent in synchronize_gradients, and how many calls.
+  double sync_seconds() const { return sync_seconds_; }
+  std::int64_t sync_steps() const { return sync_steps_; }
+  void reset_sync_timer() {
+    sync_seconds_ = 0;
+    sync_steps_ = 0;
+  }
+  std::size_t n_buckets() const { return buckets_.size(); }
+
+ private:
+  struct Bucket {
+    MPI_Datatype type;
+    std::size_t elem_bytes;
+    std::vector<std::size_t> params;   // indices into params_
+    std::vector<std::size_t> offsets;  // byte offsets in the bucket
+    std::size_t bytes = 0;
+    std::vector<std::byte> buf;
+  };
+
+  // The same number of parameters and bytes on every rank, or an error on every rank.
+  void check_same_model() const {
+    std::int64_t local[2] = {static_cast<std::int64_t>(params_.size()), 0};
+    for (auto* p : params_) local[1] += static_cast<std::int64_t>(p->host_nbytes());
+    std::int64_t lo[2] = {local[0], local[1]}, hi[2] = {local[0], local[1]};
+    comm_.allreduce(std::span<std::int64_t>(lo), ReduceOp::min);
+    comm_.allreduce(std::span<std::int64_t>(hi), ReduceOp::max);
+    if (lo[0] != hi[0] || lo[1] != hi[1])
+      throw_error<value_error>("DistributedDataParallel: the ranks' models differ (", lo[0], " to ", hi[0], " parameters, ",
+                               lo[1], " to ", hi[1], " bytes); every rank must build the same model");
+  }
+
+  // Buckets of one real element type (a complex gradient is reduced as pairs of reals), in
+  // reverse registration order (the order backward produces gradients, as torch's).
+  void make_buckets() {
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool dbl = pass == 1;
+      Bucket cur{dbl ? MPI_DOUBLE : MPI_FLOAT, dbl ? sizeof(double) : sizeof(float), {}, {}, 0, {}};
+      for (std::size_t k = params_.size(); k-- > 0;) {
+        const io::DType t = params_[k]->dtype();
+        const bool is_dbl = t == io::DType::float64 || t == io::DType::complex128;
+        const bool is_flt = t == io::DType::float32 || t == io::DType::complex64;
+        if (!is_dbl && !is_flt)
+          throw_error<value_error>("DistributedDataParallel: parameter ", k, " has dtype ", io::name(t),
+                                   "; gradients of float32, float64, complex64 and complex128 parameters are reduced");
+        if (is_dbl != dbl) continue;
+        const std::size_t nb = params_[k]->host_nbytes();
+        if (!cur.params.empty() && cur.bytes + nb > o_.bucket_bytes) {
+          buckets_.push_back(std::move(cur));
+          cur = Bucket{dbl ? MPI_DOUBLE : MPI_FLOAT, dbl ? sizeof(double) : sizeof(float), {}, {}, 0, {}};
+        }
+        cur.params.push_back(k);
+        cur.offsets.push_back(cur.bytes);
+        cur.bytes += nb;
+      }
+      if (!cur.params.empty()) buckets_.push_back(std::move(cur));
+    }
+    for (auto& b : buckets_) b.buf.resize(b.bytes);
+  }
+
+  void broadcast_state(const std::vector<nn::ParameterBase*>& entries) {
+    if (size_ == 1 || entries.empty()) return;
+    std::size_t total = 0;
+    for (auto* p : entries) total += p->host_nbytes();
+    state_buf_.resize(total);
+    std::size_t off = 0;
+    if (rank_ == 0)
+      for (auto* p : entries) {
+        p->value_to_host(state_buf_.data() + off);
+        off += p->host_nbytes();
+      }
+    comm_.broadcast(std::span<std::byte>(state_buf_.data(), total), 0);
+    if (rank_ != 0)
+      for (auto* p : entries) {
+        p->value_from_host(state_buf_.data() + off);
+        off += p->host_nbytes();
+      }
+  }
+
+  void reduce_gradients() {
+    // Which parameters have a gradient on some rank.
+    has_.assign(params_.size(), 0);
+    for (std::size_t k = 0; k < params_.size(); ++k) has_[k] = params_[k]->has_grad() ? 1 : 0;
+    comm_.allreduce(std::span<std::uint8_t>(has_), ReduceOp::max);
+    requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
+    issued_.assign(buckets_.size(), 0);
+    // Pack bucket i while buckets < i are in flight (MPI_Testall drives their progress).
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      Bucket& b = buckets_[i];
+      bool any = false;
+      for (std::size_t j = 0; j < b.params.size(); ++j) {
+        const std::size_t k = b.params[j];
+        any = any || has_[k];
+        if (!has_[k]) continue;
+        auto* p = params_[k];
+        if (p->has_grad()) p->grad_to_host(b.buf.data() + b.offsets[j]);
+        else std::memset(b.buf.data() + b.offsets[j], 0, p->host_nbytes());
+      }
+      if (!any) continue;  // the same on every rank: has_ is global
+      issued_[i] = 1;
+      const std::size_t n = b.bytes / b.elem_bytes;
+      if (n > static_cast<std::size_t>(INT_MAX))
+        throw_error<value_error>("DistributedDataParallel: a bucket of ", n, " elements exceeds MPI's int count; lower bucket_bytes");
+      detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.buf.data(), static_cast<int>(n), b.type, MPI_SUM, comm_.native(), &requests_[i]),
+                        "MPI_Iallreduce");
+      int done = 0;
+      MPI_Testall(static_cast<int>(i + 1), requests_.data(), &done, MPI_STATUSES_IGNORE);
+    }
+    const double scale = o_.reduction == GradientReduction::mean ? 1.0 / size_ : 1.0;
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      if (!issued_[i]) continue;  // no rank has a gradient in this bucket
+      // (MPI_Testall above may have completed it already: its request is then MPI_REQUEST_NULL,
+      // and MPI_Wait returns at once.)
+      detail::check_mpi(MPI_Wait(&requests_[i], MPI_STATUS_IGNORE), "MPI_Wait");
+      Bucket& b = buckets_[i];
+      if (scale != 1.0) {
+        if (b.type == MPI_FLOAT) {
+          auto* f = reinterpret_cast<float*>(b.buf.data());
+          for (std::size_t e = 0; e < b.bytes / sizeof(float); ++e) f[e] *= static_cast<float>(scale);
+        } else {
+          auto* d = reinterpret_cast<double*>(b.buf.data());
+          for (std::size_t e = 0; e < b.bytes / sizeof(double); ++e) d[e] *= scale;
+        }
+      }
+      for (std::size_t j = 0; j < b.params.size(); ++j)
+        if (has_[b.params[j]]) params_[b.params[j]]->grad_from_host(b.buf.data() + b.offsets[j]);
+    }
+  }
+
+  Communicator comm_;
+  DistributedDataParallelOptions o_;
+  int rank_, size_;
+  std::vector<nn::ParameterBase*> params_, buffers_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::byte> state_buf_;
+  std::vector<std::uint8_t> has_;
+  std::vector<char> issued_;
+  std::vector<MPI_Request> requests_;
+  double sync_seconds_ = 0;
+  std::int64_t sync_steps_ = 0;
+};
+
+}  // namespace neuralop::distributed

@@ -1,0 +1,188 @@
+// Data-parallel training over MPI, run with 1 and 2 processes: the communicator's collectives,
+// parameters broadcast from rank 0, gradients summed (averaged) over the ranks including
+// parameters that only some ranks reached, and a training run whose loss trajectory, metrics and
+// final parameters match one process training on the same global batch.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "neuralop/data/data_loader.hpp"
+#include "neuralop/data/tensor_dataset.hpp"
+#include "neuralop/distributed/distributed.hpp"
+#include "neuralop/losses/losses.hpp"
+#include "neuralop/models/fno.hpp"
+#include "neuralop/optim/optim.hpp"
+#include "neuralop/training/training.hpp"
+
+using namespace neuralop;
+namespace nd = neuralop::distributed;
+
+namespace {
+
+using DS = data::TensorDataset<float, 4>;
+using Loader = data::DataLoader<DS>;
+using Tests = std::vector<std::pair<std::string, Loader>>;
+
+FNOOptions tiny() { return {.n_modes = {4, 4}, .in_channels = 1, .out_channels = 1, .hidden_channels = 8, .n_layers = 2}; }
+
+std::vector<float> host_bytes_as_floats(nn::ParameterBase* p, bool grad) {
+  std::vector<float> v(p->host_nbytes() / sizeof(float));
+  if (grad) p->grad_to_host(v.data());
+  else p->value_to_host(v.data());
+  return v;
+}
+
+// The same data on every rank (seeded).
+DS dataset(index_t n, std::uint64_t seed) {
+  Generator g(seed);
+  auto x = Tensor<float, 4>::normal({n, 1, 16, 16}, 0, 1, g);
+  auto y = Tensor<float, 4>::normal({n, 1, 16, 16}, 0, 1, g);
+  return DS(x, y);
+}
+
+}  // namespace
+
+TEST_CASE("Communicator: rank, size, allreduce (sum, min, max), broadcast") {
+  nd::Communicator comm;
+  const int r = comm.rank(), n = comm.size();
+  CHECK(n >= 1);
+  CHECK(r < n);
+  CHECK(comm.allreduce(r) == n * (n - 1) / 2);
+  CHECK(comm.allreduce(static_cast<double>(r + 1), nd::ReduceOp::max) == n);
+  CHECK(comm.allreduce(static_cast<std::int64_t>(r + 1), nd::ReduceOp::min) == 1);
+  std::vector<float> v(5, static_cast<float>(r));
+  comm.allreduce(std::span<float>(v));
+  for (float x : v) CHECK(x == doctest::Approx(n * (n - 1) / 2.0));
+  CHECK(comm.broadcast(r == 0 ? 42 : -1) == 42);
+  comm.barrier();
+}
+
+TEST_CASE("training_shard splits the global batch and names a batch that does not divide") {
+  nd::Communicator comm;
+  const auto o = nd::training_shard(4 * comm.size(), comm, {.shuffle = true, .seed = 5});
+  CHECK(o.batch_size == 4);
+  CHECK(o.num_replicas == comm.size());
+  CHECK(o.rank == comm.rank());
+  CHECK(o.shuffle);
+  CHECK(o.even_shards);
+  if (comm.size() > 1) CHECK_THROWS_WITH_AS(nd::training_shard(2 * comm.size() + 1, comm), doctest::Contains("does not divide evenly"), value_error);
+  const auto e = nd::evaluation_shard(comm, {.batch_size = 3});
+  CHECK(e.batch_size == 3);
+  CHECK_FALSE(e.even_shards);
+}
+
+TEST_CASE("DistributedDataParallel broadcasts rank 0's parameters") {
+  nd::Communicator comm;
+  manual_seed(100 + static_cast<std::uint64_t>(comm.rank()));  // different initial weights per rank
+  FNO<2> model(tiny());
+  nd::DistributedDataParallel ddp(model, comm);
+  for (auto* p : model.parameters()) {
+    const auto v = host_bytes_as_floats(p, false);
+    std::vector<float> lo = v, hi = v;
+    comm.allreduce(std::span<float>(lo), nd::ReduceOp::min);
+    comm.allreduce(std::span<float>(hi), nd::ReduceOp::max);
+    CHECK(lo == hi);
+  }
+}
+
+TEST_CASE("gradients are summed (or averaged) over the ranks, in several buckets, with parameters some ranks did not reach") {
+  nd::Communicator comm;
+  for (const auto reduction : {nd::GradientReduction::sum, nd::GradientReduction::mean}) {
+    manual_seed(7);
+    FNO<2> model(tiny());
+    // A small bucket size: several buckets, each in flight while the next is packed.
+    nd::DistributedDataParallel ddp(model, comm, {.bucket_bytes = 4096, .reduction = reduction});
+    CHECK(ddp.n_buckets() > 2);
+    Generator g(11 + static_cast<std::uint64_t>(comm.rank()));  // different data per rank
+    const Var<float, 4> x(Tensor<float, 4>::normal({2, 1, 16, 16}, 0, 1, g));
+    auto y = model(x);
+    sum(Var<float, 4>(y * y)).backward();
+    const auto params = model.parameters();
+    // Rank 0 "did not reach" the first parameter: it counts as zero there.
+    if (comm.rank() == 0) params[0]->zero_grad();
+    std::vector<std::vector<float>> expect;
+    for (auto* p : params) {
+      std::vector<float> v = p->has_grad() ? host_bytes_as_floats(p, true) : std::vector<float>(p->host_nbytes() / sizeof(float), 0.f);
+      comm.allreduce(std::span<float>(v));
+      if (reduction == nd::GradientReduction::mean)
+        for (auto& e : v) e /= static_cast<float>(comm.size());
+      expect.push_back(std::move(v));
+    }
+    ddp.synchronize_gradients();
+    CHECK(ddp.sync_steps() == 1);
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      if (comm.size() == 1 && k == 0) {
+        CHECK_FALSE(params[k]->has_grad());  // no rank reached it: it keeps no gradient
+        continue;
+      }
+      REQUIRE(params[k]->has_grad());
+      const auto got = host_bytes_as_floats(params[k], true);
+      REQUIRE(got.size() == expect[k].size());
+      double worst = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - double(expect[k][i])));
+      CHECK(worst <= 1e-5 * (1 + std::abs(double(expect[k][0]))));
+    }
+  }
+}
+
+TEST_CASE("data-parallel training gives one process's loss trajectory with the same global batch") {
+  nd::Communicator comm;
+  const index_t global_batch = 8;
+  const std::int64_t n_epochs = 3;
+  const auto train_ds = dataset(16, 1), test_ds = dataset(6, 2);
+  losses::LpLoss<2> l2;
+  losses::H1Loss<2> h1;
+
+  // One process, the whole global batch.
+  manual_seed(0);
+  FNO<2> ref(tiny());
+  optim::AdamW ref_opt(ref.parameters(), {.lr = 1e-2, .weight_decay = 1e-4});
+  optim::StepLR ref_sched(ref_opt, {.step_size = 2, .gamma = 0.5});
+  Loader ref_train(train_ds, {.batch_size = global_batch, .shuffle = true, .seed = 3});
+  Tests ref_tests = {{"16", Loader(test_ds, {.batch_size = 4})}};
+  training::Trainer ref_trainer(ref, {.n_epochs = n_epochs});
+  ref_trainer.train(ref_train, ref_tests, ref_opt, ref_sched, h1, {{"h1", h1}, {"l2", l2}});
+
+  // Every rank its shard.
+  manual_seed(0);
+  FNO<2> model(tiny());
+  nd::DistributedDataParallel ddp(model, comm);
+  optim::AdamW opt(model.parameters(), {.lr = 1e-2, .weight_decay = 1e-4});
+  optim::StepLR sched(opt, {.step_size = 2, .gamma = 0.5});
+  Loader train(train_ds, nd::training_shard(global_batch, comm, {.shuffle = true, .seed = 3}));
+  Tests tests = {{"16", Loader(test_ds, nd::evaluation_shard(comm, {.batch_size = 2}))}};
+  training::Trainer trainer(model, {.n_epochs = n_epochs, .data_parallel = &ddp});
+  trainer.train(train, tests, opt, sched, h1, {{"h1", h1}, {"l2", l2}});
+  CHECK(ddp.sync_steps() == n_epochs * 16 / global_batch);
+
+  const auto& a = ref_trainer.history();
+  const auto& b = trainer.history();
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  auto rel = [&](double x, double y) { worst = std::max(worst, std::abs(x - y) / std::max(1e-12, std::abs(x))); };
+  for (std::size_t e = 0; e < a.size(); ++e) {
+    rel(a[e].train_err, b[e].train_err);
+    rel(a[e].avg_loss, b[e].avg_loss);
+    CHECK(a[e].lr == b[e].lr);
+    for (const auto& [k, v] : a[e].eval) rel(v, b[e].eval.at(k));
+  }
+  MESSAGE("ranks: ", comm.size(), ", worst relative difference of the metrics: ", worst);
+  CHECK(worst < 1e-5);
+  // The final parameters agree too, and are the same on every rank.
+  const auto pa = ref.parameters(), pb = model.parameters();
+  double pworst = 0;
+  for (std::size_t k = 0; k < pa.size(); ++k) {
+    const auto va = host_bytes_as_floats(pa[k], false), vb = host_bytes_as_floats(pb[k], false);
+    for (std::size_t i = 0; i < va.size(); ++i) pworst = std::max(pworst, double(std::abs(va[i] - vb[i])));
+    std::vector<float> lo = vb, hi = vb;
+    comm.allreduce(std::span<float>(lo), nd::ReduceOp::min);
+    comm.allreduce(std::span<float>(hi), nd::ReduceOp::max);
+    CHECK(lo == hi);
+  }
+  MESSAGE("worst parameter difference: ", pworst);
+  CHECK(pworst < 1e-4);
+}
