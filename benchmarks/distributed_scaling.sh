@@ -22,15 +22,18 @@ run() {  # run LABEL LOGDIR COMMAND...
   local label=$1 dir=$2; shift 2
   local out
   out=$("$@" --log.dir="$dir" 2>&1) || { echo "$out" | tail -20; exit 1; }
-  local t sync
+  local t sync wait
   t=$(epoch_time "$dir")
   sync=$(grep -oE 'gradient sync: [0-9.]+ ms per step' <<<"$out" | grep -oE '[0-9.]+' || echo "-")
-  printf '%-26s %10s %12s\n' "$label" "$t" "$sync"
+  wait=$(grep -oE 'of which [0-9.]+ ms waiting' <<<"$out" | grep -oE '[0-9.]+' || echo "-")
+  printf '%-26s %10s %12s %12s\n' "$label" "$t" "$sync" "$wait"
   echo "$t" > "$dir/t"
 }
 
 echo "neuralop train configs/darcy.toml, $epochs epochs (epoch 0 left out), $(nproc) cores"
-printf '%-26s %10s %12s\n' "processes x threads" "s/epoch" "sync ms/step"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-26s %10s %12s %12s\n' "processes x threads" "s/epoch" "sync ms/step" "of it wait"
+
 NEURALOP_MPI=0 run "1 x 1" "$work/a" "$exe" "${args[@]}" --threads=1
 NEURALOP_MPI=0 run "1 x 2" "$work/b" "$exe" "${args[@]}" --threads=2
 run "2 x 1 (mpirun -np 2)" "$work/c" mpirun -np 2 "$exe" "${args[@]}" --threads=1

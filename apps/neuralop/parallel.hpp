@@ -119,10 +119,13 @@ class Parallel {
   std::string sync_report(double train_seconds) const {
 #ifdef NEURALOP_CLI_MPI
     if (ddp_ && ddp_->sync_steps() > 0) {
-      char buf[160];
-      std::snprintf(buf, sizeof(buf), "gradient sync: %.3f ms per step (%.1f%% of the training time, rank 0)\n",
-                    1e3 * ddp_->sync_seconds() / static_cast<double>(ddp_->sync_steps()),
-                    100.0 * ddp_->sync_seconds() / std::max(1e-9, train_seconds));
+      char buf[200];
+      const double steps = static_cast<double>(ddp_->sync_steps());
+      std::snprintf(buf, sizeof(buf),
+                    "gradient sync: %.3f ms per step (%.1f%% of the training time, rank 0), of which %.3f ms waiting for "
+                    "the slowest rank\n",
+                    1e3 * ddp_->sync_seconds() / steps, 100.0 * ddp_->sync_seconds() / std::max(1e-9, train_seconds),
+                    1e3 * ddp_->wait_seconds() / steps);
       return buf;
     }
 #endif

@@ -76,11 +76,15 @@ class DistributedDataParallel final : public training::DataParallel {
     broadcast_state(buffers_);
   }
 
-  // Time spent in synchronize_gradients, and how many calls.
+  // Time spent in synchronize_gradients, and how many calls. wait_seconds(): the part of it
+  // spent in the step's first collective, which is mostly waiting for the slowest rank to end
+  // its backward pass (load imbalance, not communication).
   double sync_seconds() const { return sync_seconds_; }
+  double wait_seconds() const { return wait_seconds_; }
   std::int64_t sync_steps() const { return sync_steps_; }
   void reset_sync_timer() {
     sync_seconds_ = 0;
+    wait_seconds_ = 0;
     sync_steps_ = 0;
   }
   std::size_t n_buckets() const { return buckets_.size(); }
@@ -158,7 +162,10 @@ class DistributedDataParallel final : public training::DataParallel {
     // Which parameters have a gradient on some rank.
     has_.assign(params_.size(), 0);
     for (std::size_t k = 0; k < params_.size(); ++k) has_[k] = params_[k]->has_grad() ? 1 : 0;
+    // The first collective of the step: it also waits for the slowest rank to finish backward.
+    const auto t0 = std::chrono::steady_clock::now();
     comm_.allreduce(std::span<std::uint8_t>(has_), ReduceOp::max);
+    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
     issued_.assign(buckets_.size(), 0);
     // Pack bucket i while buckets < i are in flight (MPI_Testall drives their progress).
@@ -213,7 +220,7 @@ class DistributedDataParallel final : public training::DataParallel {
   std::vector<std::uint8_t> has_;
   std::vector<char> issued_;
   std::vector<MPI_Request> requests_;
-  double sync_seconds_ = 0;
+  double sync_seconds_ = 0, wait_seconds_ = 0;
   std::int64_t sync_steps_ = 0;
 };
 
