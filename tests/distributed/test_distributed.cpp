@@ -186,3 +186,58 @@ TEST_CASE("data-parallel training gives one process's loss trajectory with the s
   MESSAGE("worst parameter difference: ", pworst);
   CHECK(pworst < 1e-4);
 }
+
+TEST_CASE("inside a code that initialised MPI: Environment leaves it alone; a user communicator works") {
+  // main() made the first Environment (or the solver called MPI_Init): a second one neither
+  // initialises nor, when destroyed, finalises.
+  {
+    nd::Environment again;
+    CHECK_FALSE(again.owns_mpi());
+  }
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  CHECK(initialized);
+  CHECK_FALSE(finalized);
+  // A solver's own communicator (here a duplicate of the world, ranks reversed).
+  nd::Communicator world;
+  MPI_Comm mine;
+  MPI_Comm_split(MPI_COMM_WORLD, 0, world.size() - 1 - world.rank(), &mine);
+  {
+    nd::Communicator comm(mine);
+    CHECK(comm.rank() == world.size() - 1 - world.rank());
+    manual_seed(200 + static_cast<std::uint64_t>(world.rank()));
+    FNO<2> model(tiny());
+    nd::DistributedDataParallel ddp(model, comm);  // the root is rank 0 of `mine`
+    const auto v = host_bytes_as_floats(model.parameters()[0], false);
+    std::vector<float> lo = v, hi = v;
+    comm.allreduce(std::span<float>(lo), nd::ReduceOp::min);
+    comm.allreduce(std::span<float>(hi), nd::ReduceOp::max);
+    CHECK(lo == hi);
+  }
+  MPI_Comm_free(&mine);
+}
+
+TEST_CASE("buffers (BatchNorm's running statistics) are broadcast from rank 0 before each training forward") {
+  nd::Communicator comm;
+  manual_seed(5);
+  FNOOptions o = tiny();
+  o.norm = "batch_norm";
+  FNO<2> model(o);
+  nd::DistributedDataParallel ddp(model, comm);
+  const auto buffers = model.named_buffers();
+  REQUIRE(!buffers.empty());
+  // Each rank runs a training forward on its own data: the running statistics diverge.
+  Generator g(31 + static_cast<std::uint64_t>(comm.rank()));
+  model.train();
+  (void)model(Var<float, 4>(Tensor<float, 4>::normal({2, 1, 16, 16}, 0, 1, g)));
+  ddp.before_forward();
+  for (auto& [name, b] : buffers) {
+    CAPTURE(name);
+    std::vector<std::byte> v(b->host_nbytes());
+    b->value_to_host(v.data());
+    std::vector<std::byte> root = v;
+    comm.broadcast(std::span<std::byte>(root), 0);
+    CHECK(v == root);
+  }
+}
