@@ -50,6 +50,39 @@ TEST_CASE("the gradient of a user-held tensor is never modified behind the user'
   CHECK(x.grad().to_vector() == std::vector<double>{2, 2});
 }
 
+TEST_CASE("a sum of results hands them the output's gradient, shared, and stays correct") {
+  auto x = leaf({1, 2, 3});
+  auto w = leaf({4, 5, 6});
+  Var<double, 1> a = x * 2.0;  // results of ops: receive the gradient of a + b itself
+  Var<double, 1> b = exp(x);
+  Var<double, 1> c = x * w;
+  a.retain_grad();
+  b.retain_grad();
+  Var<double, 1> y = a + b - c + a * 0.5 + w;  // a twice (not shared), c subtracted, w a leaf
+  Var<double, 1> s = y * y;
+  sum(s).backward();
+  const auto yv = y.value().to_vector();
+  for (int i = 0; i < 3; ++i) {
+    const double xi = i + 1, wi = i + 4, g = 2 * yv[std::size_t(i)];
+    CHECK(x.grad().at(i) == doctest::Approx(g * (2 * 1.5 + std::exp(xi) - wi)));
+    CHECK(w.grad().at(i) == doctest::Approx(g * (1 - xi)));
+    CHECK(a.grad().at(i) == doctest::Approx(1.5 * g));
+    CHECK(b.grad().at(i) == doctest::Approx(g));
+  }
+  // Two leaves summed never share a gradient tensor: each is the caller's to change.
+  auto p = leaf({1, 2});
+  auto q = leaf({3, 4});
+  sum(eval(p + q) * 3.0).backward();
+  CHECK(p.grad().data() != q.grad().data());
+  // A shared gradient reaching one input twice (through two sums) is added out of place.
+  auto z = leaf({1, 2});
+  Var<double, 1> h = z * 1.0;
+  Var<double, 1> u = h + h * 0.0;  // h once as identity, once under a product: not shared
+  Var<double, 1> v = eval(u + h);
+  sum(v * 2.0).backward();
+  CHECK(z.grad().to_vector() == std::vector<double>{4, 4});
+}
+
 TEST_CASE("no-grad scopes record nothing; requires_grad propagates only from inputs that need it") {
   auto x = leaf({1, 2});
   auto c = leaf({3, 4}, false);

@@ -3,6 +3,7 @@
 // were broadcast get a full-size sink that is then summed down to their shape.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <optional>
@@ -78,6 +79,39 @@ constexpr std::array<bool, (N > 0 ? N : 1)> leaf_values_needed() {
   return needed;
 }
 
+// Which leaves receive the output's gradient unchanged: reached from the root through + (and the
+// left side of -) only. Such a leaf of the output's shape and type, if it is the result of an
+// op and appears once, is handed the output's gradient tensor itself (shared, not copied: the
+// slots add to a shared gradient out of place). `conv(x) + skip(x)` then costs no backward pass.
+template <class X>
+struct LeafIdentityGrad {
+  static constexpr void fill(bool* identity, int& i, bool) {
+    for (int j = 0; j < X::template kernel_type<1>::n_leaves; ++j) identity[i++] = false;
+  }
+};
+template <class T, std::size_t R, class B>
+struct LeafIdentityGrad<TensorLeaf<T, R, B>> {
+  static constexpr void fill(bool* identity, int& i, bool id) { identity[i++] = id; }
+};
+template <class T, std::size_t R, class B>
+struct LeafIdentityGrad<VarLeaf<T, R, B>> {
+  static constexpr void fill(bool* identity, int& i, bool id) { identity[i++] = id; }
+};
+template <class Op, class A, class Bx>
+struct LeafIdentityGrad<BinaryExpr<Op, A, Bx>> {
+  static constexpr void fill(bool* identity, int& i, bool id) {
+    LeafIdentityGrad<A>::fill(identity, i, id && (std::is_same_v<Op, fn::Add> || std::is_same_v<Op, fn::Sub>));
+    LeafIdentityGrad<Bx>::fill(identity, i, id && std::is_same_v<Op, fn::Add>);
+  }
+};
+template <class X, int N>
+constexpr std::array<bool, (N > 0 ? N : 1)> leaf_identity_grads() {
+  std::array<bool, (N > 0 ? N : 1)> identity{};
+  int i = 0;
+  LeafIdentityGrad<X>::fill(identity.data(), i, true);
+  return identity;
+}
+
 // What a dropped leaf reads in the recomputation: one zero, broadcast (its value is unused).
 template <class T>
 const T* zero_scalar() {
@@ -93,6 +127,7 @@ class ElementwiseNode final : public Node {
 
   static constexpr int n_leaves = X::template kernel_type<R>::n_leaves;
   static constexpr auto needed = leaf_values_needed<X, n_leaves>();
+  static constexpr auto identity = leaf_identity_grads<X, n_leaves>();
 
   ElementwiseNode(const X& x, const Shape<R>& shape) : x_(x), shape_(shape) {
     int i = 0;
@@ -138,22 +173,51 @@ class ElementwiseNode final : public Node {
     const index_t n_blocks = B::elementwise_blocks(n_out);
     std::vector<Sink> sinks;  // per leaf (data null: no gradient)
     std::vector<std::function<void()>> finish;
+    // Inputs handed the output's gradient as it is (see LeafIdentityGrad): an op's result (a
+    // leaf's gradient is the user's and the optimizer's), same shape and type, appearing once.
+    std::array<const void*, (n_leaves > 0 ? n_leaves : 1)> leaf_slots{};
+    {
+      int j = 0;
+      x.visit_leaves([&](const auto& leaf) {
+        if constexpr (requires { leaf.slot; }) leaf_slots[std::size_t(j)] = leaf.slot.get();
+        ++j;
+      });
+    }
+    bool any_sink = false;
+    int li = 0;
     x.visit_leaves([&](const auto& leaf) {
       Sink s;
+      const int i = li++;
       if constexpr (requires { leaf.slot; }) {
         auto& slot = *leaf.slot;
         if (slot.requires_grad) {
-          s.slot = &slot;
-          for (const Sink& prev : sinks)
-            if (prev.slot == &slot) {  // repeated input: add to the same sink
-              s = prev;
-              s.accumulate = true;
+          using L = std::remove_cvref_t<decltype(leaf)>;
+          bool shared = false;
+          if constexpr (std::is_same_v<typename L::value_type, T> && L::rank == R) {
+            if (identity[std::size_t(i)] && slot.grad_fn && slot.shape == shape_ &&
+                std::count(leaf_slots.begin(), leaf_slots.begin() + n_leaves, leaf_slots[std::size_t(i)]) == 1) {
+              finish.push_back([sp = leaf.slot, &out] { sp->accumulate_grad(out.pass_grad); });
+              shared = true;
             }
-          if (!s.data) make_sink(leaf, s, n_out, n_blocks, finish);
+          }
+          if (!shared) {
+            s.slot = &slot;
+            for (const Sink& prev : sinks)
+              if (prev.slot == &slot) {  // repeated input: add to the same sink
+                s = prev;
+                s.accumulate = true;
+              }
+            if (!s.data) make_sink(leaf, s, n_out, n_blocks, finish);
+            any_sink = true;
+          }
         }
       }
       sinks.push_back(s);
     });
+    if (!any_sink) {  // every gradient is the output's own: no pass
+      for (auto& f : finish) f();
+      return;
+    }
     std::size_t i = 0;
     auto bind = [&](auto& kleaf) {
       using LT = std::remove_pointer_t<decltype(kleaf.sink)>;
