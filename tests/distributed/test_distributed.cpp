@@ -232,7 +232,9 @@ TEST_CASE("buffers (BatchNorm's running statistics) are broadcast from rank 0 be
   model.train();
   (void)model(Var<float, 4>(Tensor<float, 4>::normal({2, 1, 16, 16}, 0, 1, g)));
   ddp.before_forward();
-  for (auto& [name, b] : buffers) {
+  for (const auto& entry : buffers) {
+    const std::string name = entry.first;  // (clang 14 cannot capture a structured binding)
+    auto* b = entry.second;
     CAPTURE(name);
     std::vector<std::byte> v(b->host_nbytes());
     b->value_to_host(v.data());
