@@ -84,6 +84,9 @@ class Trainer {
   //
   // A NaN or Inf training loss stops training with a training_error naming the epoch and
   // batch, before that batch's optimizer step; the checkpoints on disk are left as they were.
+  //
+  // With options().data_parallel (training/data_parallel.hpp), every rank calls train() with its
+  // shard of the data; the metrics are those of the global batches, summed over the ranks.
   template <class Loader, class TestLoaders>
   EpochMetrics train(Loader& train_loader, TestLoaders&& test_loaders, optim::Optimizer& optimizer, SchedulerRef scheduler,
                      const loss_fn<Loader>& training_loss, eval_losses_type<Loader> eval_losses = {},
