@@ -176,7 +176,7 @@ int run(const std::string& command, const Config& c, const std::string& checkpoi
     no::cli::CurveRecorder curves;
     Trainer trainer(model,
                     {.n_epochs = c.opt.n_epochs, .eval_interval = c.opt.eval_interval, .verbose = c.verbose, .log_dir = c.log.dir,
-                     .callbacks = {&curves}, .data_parallel = par.attach(model)},
+                     .activation_checkpointing = c.opt.activation_checkpointing, .callbacks = {&curves}, .data_parallel = par.attach(model)},
                     data.processor);
     std::vector<std::pair<std::string, no::training::Metrics>> rows;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The neuralop CLI end to end on tiny settings: train, checkpoint, resume, eval, generate, train on
-# generated data with pictures, and the errors a bad config, bad generate arguments or a bad folder
-# give (exit status 1 and a message naming the key, argument or file).
+# The neuralop CLI end to end on tiny settings: train (also with activation checkpointing),
+# checkpoint, resume, eval, generate, train on generated data with pictures, and the errors a bad
+# config, bad generate arguments or a bad folder give (exit status 1 and a message naming the key,
+# argument or file).
 #   run_cli_test.sh NEURALOP_EXE SOURCE_DIR DATA_DIR
 set -uo pipefail
 exe=$1 src=$2 data=$3
@@ -30,6 +31,11 @@ expect_error() {  # expect_error NAME PATTERN -- ARGS...
 
 cfg=$src/configs/darcy.toml
 expect_ok "train darcy, final table" "^32 +[0-9.]+ +[0-9.]+" -- train "$cfg" "${tiny[@]}"
+# Activation checkpointing: the same final table, bit for bit (the same gradients).
+plain=$("$exe" train "$cfg" "${tiny[@]}" 2>&1 | grep -E "^(16|32) +[0-9.]+")
+ckpt=$("$exe" train "$cfg" "${tiny[@]}" --opt.activation_checkpointing=true 2>&1 | grep -E "^(16|32) +[0-9.]+")
+[ -n "$plain" ] && [ "$plain" == "$ckpt" ] && echo "ok   train with activation checkpointing: the same final table" \
+  || { echo "FAIL train with activation checkpointing: the final tables differ:"; echo "$plain"; echo "---"; echo "$ckpt"; fail=1; }
 expect_ok "train with checkpoints" "^16 +[0-9.]+" -- train "$cfg" "${tiny[@]}" --checkpoint.save_dir="$work/ck" --checkpoint.save_every=1 --log.dir="$work/log"
 [ -f "$work/ck/manifest.pt" ] && [ -f "$work/ck/model_state_dict.pt" ] && [ -f "$work/log/metrics.csv" ] && [ -f "$work/log/metrics.jsonl" ] \
   && echo "ok   checkpoint and log files" || { echo "FAIL checkpoint and log files"; ls -R "$work"; fail=1; }

@@ -28,6 +28,7 @@ TEST_CASE("config: defaults are the plot_FNO_darcy recipe") {
   CHECK(c.opt.n_epochs == 15);
   CHECK(c.data.batch_size == 64);
   CHECK(c.opt.scheduler == "CosineAnnealingLR");
+  CHECK_FALSE(c.opt.activation_checkpointing);
 }
 
 TEST_CASE("config: a TOML file sets typed values; integers are accepted for numbers") {
@@ -96,13 +97,15 @@ TEST_CASE("config: command-line overrides, typed like TOML values") {
   Config c;
   ConfigReader r(c);
   const auto rest = r.apply_arguments({"train", "--opt.n_epochs=30", "--model.n_modes", "[4, 4]", "--data.dataset=burgers",
-                                       "--opt.learning_rate=1e-3", "--verbose=false", "run.toml"});
+                                       "--opt.learning_rate=1e-3", "--verbose=false", "--opt.activation_checkpointing=true",
+                                       "run.toml"});
   CHECK(rest == std::vector<std::string>{"train", "run.toml"});
   CHECK(c.opt.n_epochs == 30);
   CHECK(c.model.n_modes == std::vector<int>{4, 4});
   CHECK(c.data.dataset == "burgers");
   CHECK(c.opt.learning_rate == 1e-3);
   CHECK(!c.verbose);
+  CHECK(c.opt.activation_checkpointing);
   CHECK(error_of([&] { r.apply_arguments({"--opt.n_epochs=many"}); }).find("'opt.n_epochs' (command line --opt.n_epochs) must be an integer") != std::string::npos);
   CHECK(error_of([&] { r.apply_arguments({"--opt.lr=1"}); }).find("'opt.lr' (command line) does not exist") != std::string::npos);
   CHECK(error_of([&] { r.apply_arguments({"--opt.n_epochs"}); }).find("needs a value") != std::string::npos);
@@ -131,4 +134,5 @@ TEST_CASE("config: the schema listing shows every key with its default") {
   CHECK(s.find("opt.learning_rate = 0.01") != std::string::npos);
   CHECK(s.find("model.n_modes = [8, 8]") != std::string::npos);
   CHECK(s.find("data.dataset = \"darcy\"") != std::string::npos);
+  CHECK(s.find("opt.activation_checkpointing = false") != std::string::npos);
 }

@@ -211,7 +211,7 @@ struct BitRun {
 // A model with dropout (so the random generator matters), a shuffled training loader and a
 // shuffled test loader, AdamW with weight decay and a cosine schedule.
 BitRun bit_run(std::int64_t n_epochs, std::uint64_t init_seed, std::optional<std::string> save_dir,
-               std::optional<std::string> resume) {
+               std::optional<std::string> resume, bool activation_checkpointing = false) {
   manual_seed(init_seed);
   FNO<2> model(tiny_options(0.25));
   optim::AdamW opt(model.parameters(), {.lr = 1e-2, .weight_decay = 1e-4});
@@ -220,7 +220,8 @@ BitRun bit_run(std::int64_t n_epochs, std::uint64_t init_seed, std::optional<std
   losses::LpLoss<2> l2;
   auto train = train_loader(true);
   auto tests = test_loaders(true);
-  Trainer trainer(model, {.n_epochs = n_epochs});
+  Trainer trainer(model, {.n_epochs = n_epochs, .activation_checkpointing = activation_checkpointing});
+  CHECK(model.activation_checkpointing() == activation_checkpointing);
   TrainOptions<float> o;
   if (save_dir) {
     o.save_every = 1;
@@ -268,6 +269,18 @@ TEST_CASE("Trainer: a run stopped after epoch 1 and resumed in a fresh Trainer c
   for (int e = 0; e < 2; ++e) check_same_epoch(resumed.history[e], full.history[e + 2]);
   CHECK(resumed.params == full.params);
   CHECK(first.params != full.params);
+}
+
+TEST_CASE("Trainer: activation checkpointing gives bitwise the same losses and parameters (dropout included)") {
+  const BitRun plain = bit_run(3, 5, std::nullopt, std::nullopt, false);
+  const BitRun ckpt = bit_run(3, 5, std::nullopt, std::nullopt, true);
+  REQUIRE(ckpt.history.size() == 3);
+  for (int e = 0; e < 3; ++e) check_same_epoch(ckpt.history[e], plain.history[e]);
+  CHECK(ckpt.params == plain.params);
+  // A model without the switch: an error, not a silent no-op.
+  nn::SpectralConv<2> conv({.in_channels = 1, .out_channels = 1, .n_modes = {2, 2}});
+  CHECK(test::error_message<value_error>([&] { Trainer t(conv, {.n_epochs = 1, .activation_checkpointing = true}); })
+            .find("set_activation_checkpointing") != std::string::npos);
 }
 
 TEST_CASE("Trainer: a NaN training loss stops training naming epoch and batch; the last good checkpoint is kept") {

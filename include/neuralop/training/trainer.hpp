@@ -50,11 +50,13 @@ class Trainer {
     requires(!has_processor)
       : model_(&model), o_(std::move(options)) {
     validate();
+    apply_activation_checkpointing();
   }
   Trainer(Model& model, TrainerOptions options, Processor& data_processor)
     requires(has_processor)
       : model_(&model), proc_(&data_processor), o_(std::move(options)) {
     validate();
+    apply_activation_checkpointing();
   }
 
   const TrainerOptions& options() const { return o_; }
@@ -218,6 +220,16 @@ class Trainer {
   // Rank 0 of a data-parallel run, or the only process: the one that writes and prints.
   bool root() const { return !o_.data_parallel || o_.data_parallel->is_root(); }
   bool verbose() const { return o_.verbose && root(); }
+  // TrainerOptions::activation_checkpointing: on for a model that has the switch (FNO, TFNO), an
+  // error for one that has not; off leaves the model's own setting.
+  void apply_activation_checkpointing() {
+    if (!o_.activation_checkpointing) return;
+    if constexpr (requires(Model& m) { m.set_activation_checkpointing(true); })
+      model_->set_activation_checkpointing(true);
+    else
+      throw_error<value_error>("Trainer: activation_checkpointing is set, but the model has no set_activation_checkpointing(bool) "
+                               "(FNO and TFNO have it)");
+  }
 
   template <class Ty, class LB>
   typename Ty::model_batch preprocess(LB&& batch) const {

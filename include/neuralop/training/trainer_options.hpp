@@ -50,6 +50,9 @@ struct TrainerOptions {
   // Extensions:
   std::string log_dir = {};            // metrics.csv and metrics.jsonl there (none when empty)
   std::optional<bool> progress_bar = {};  // default: verbose and stderr is a terminal
+  // Recompute the model's blocks in backward instead of keeping their activations (less memory,
+  // one more forward of the blocks; the same gradients): model.set_activation_checkpointing(true).
+  bool activation_checkpointing = false;
   std::vector<Callback*> callbacks = {};  // not owned; called in order
   std::ostream* out = nullptr;         // verbose lines (default std::cout)
   // Data-parallel training (distributed::DistributedDataParallel; not owned): gradients
