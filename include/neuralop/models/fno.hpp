@@ -55,9 +55,9 @@ struct BasicFNOOptions {
   int conv_bias_kernel = 1;
   std::string fft_norm = "forward";  // SpectralConv's, NeuralOperator's default
   bool enforce_hermitian_symmetry = false;
-  // Extension (not a NeuralOperator argument): in training with grad enabled, each Fourier layer
-  // runs under checkpoint() (autograd/checkpoint.hpp): its activations are recomputed in backward
-  // instead of kept, for one more forward of the layers. Same gradients, bitwise.
+  // Extension (not a NeuralOperator argument): in training with grad enabled, the lifting and
+  // each Fourier layer run under checkpoint() (autograd/checkpoint.hpp): their activations are
+  // recomputed in backward instead of kept, for one more forward of them. Same gradients, bitwise.
   bool activation_checkpointing = false;
 };
 using FNOOptions = BasicFNOOptions<false>;
@@ -228,13 +228,22 @@ auto FNO<D, T, B>::forward(const V& x, const std::vector<std::optional<Shape<D>>
                              opt_.in_channels, " (shape [batch, ", opt_.in_channels, ", spatial x ", D, "])");
   if (output_shapes.size() != std::size_t(opt_.n_layers))
     throw_error<value_error>("FNO: output_shape lists ", output_shapes.size(), " shapes for ", opt_.n_layers, " layers");
-  auto h = grid_ ? embedding_(x) : x;
-  h = lifting_(h);
-  if (padding_) h = padding_->pad(h);
   const bool ckpt = opt_.activation_checkpointing && training() && is_grad_enabled();
+  auto h = grid_ ? embedding_(x) : x;
+  if (ckpt) {
+    // The lifting's two wide activations are recomputed too. checkpoint() records only when an
+    // input requires grad; the lifting's parameters need gradients whether or not x does, so a
+    // data input becomes a leaf that requires grad (its small gradient is discarded).
+    const V in = h.requires_grad() ? h : V(h.value(), true);
+    h = checkpoint([this](const V& v) { return lifting_(v); }, in);
+  } else {
+    h = lifting_(h);
+  }
+  if (padding_) h = padding_->pad(h);
   for (int i = 0; i < blocks_.n_layers(); ++i) {
     const auto& os = output_shapes[std::size_t(i)];
-    // The layer is kept by the graph until backward recomputes it: capture the model, not the call's locals.
+    // The graph keeps the lambda until backward recomputes the layer: it captures the model and
+    // copies, never the call's locals.
     if (ckpt) h = checkpoint([this, i, os](const V& in) { return blocks_(in, i, os); }, h);
     else h = blocks_(h, i, os);
   }
