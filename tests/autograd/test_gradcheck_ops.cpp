@@ -81,6 +81,13 @@ TEST_CASE("channel contraction: 1-D, 2-D and 3-D spatial, real and complex") {
   GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xs1, w);
   GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xs2, w);
   GRADCHECK([](auto& x, auto& k) { return channel_contract(x, k); }, xcs, wc);
+  // Accumulated onto an addend (a linear skip added to a block's output).
+  auto ya = var<double>(Shape<4>{2, 4, 4, 5}, 22);
+  GRADCHECK([](auto& x, auto& k, auto& y) { return channel_contract_add(x, k, y); }, x2, w, ya);
+  CHECK(test::max_abs_diff(channel_contract_add(x2, w, ya).value().to_vector(),
+                           eval(channel_contract(x2, w) + ya).value().to_vector()) < 1e-14);
+  CHECK(test::error_message<shape_error>([&] { (void)channel_contract_add(x2, w, var<double>(Shape<4>{2, 4, 5, 4}, 23)); }).find("addend of shape [2, 4, 5, 4]") !=
+        std::string::npos);
   // With a bias written before the product is accumulated onto it.
   auto b = var<double>(Shape<1>{4}, 17);
   GRADCHECK([](auto& x, auto& k, auto& c) { return channel_contract(x, k, c); }, x2, w, b);

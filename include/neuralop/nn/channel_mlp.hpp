@@ -40,6 +40,14 @@ class Conv1x1 : public Module {
     const auto w = reshape(weight_.var, Shape<2>{out_, in_});
     return bias_.var.defined() ? channel_contract(x, w, bias_.var) : channel_contract(x, w);
   }
+  // y + this(x), in one pass fewer than adding afterwards.
+  template <std::size_t R>
+  Var<T, R, B> add_to(const Var<T, R, B>& y, const Var<T, R, B>& x) const {
+    if (bias_.var.defined()) return Var<T, R, B>(y + (*this)(x));
+    if (x.shape()[1] != in_)
+      throw_error<shape_error>(this->where("Conv1x1"), ": input ", format_shape(x.shape()), " has ", x.shape()[1], " channels, the layer takes ", in_);
+    return channel_contract_add(x, reshape(weight_.var, Shape<2>{out_, in_}), y);
+  }
 
  private:
   int in_, out_;

@@ -240,20 +240,28 @@ class FNOBlocks : public Module {
     else return activate(opt_.non_linearity, x);
   }
 
+  // y + skip_i(x): fused when nothing is resampled, else y + s (s: the skip, transformed).
+  V add_skip(const std::vector<std::unique_ptr<Skip>>& skips, const V& y, const V& x, const V& s, bool fused,
+             std::size_t i) const {
+    if (skips.empty()) return y;
+    if constexpr (!complex_data)
+      if (fused) return skips[i]->add_to(y, x);
+    return V(y + s);
+  }
+
   V forward_post(const V& x, std::size_t i, const std::optional<Shape<D>>& output_shape) const {
     const bool last = i + 1 == std::size_t(opt_.n_layers);
-    // Both skips come from the block input.
+    // Both skips come from the block input. Without resampling they are added in fused form
+    // (add_skip); with it, they are computed first, as NeuralOperator does.
+    const bool fused = !complex_data && !output_shape && scaling_.empty();
     V s_fno, s_mlp;
-    if (!fno_skips_.empty()) s_fno = transform((*fno_skips_[i])(x), i, output_shape);
-    if (!mlp_skips_.empty()) s_mlp = transform((*mlp_skips_[i])(x), i, output_shape);
+    if (!fused && !fno_skips_.empty()) s_fno = transform((*fno_skips_[i])(x), i, output_shape);
+    if (!fused && !mlp_skips_.empty()) s_mlp = transform((*mlp_skips_[i])(x), i, output_shape);
     V h = (*convs_[i])(stabilize(x), output_shape);
     if (has_norm()) h = norm(2 * i, h);
-    if (s_fno.defined()) h = V(h + s_fno);
+    h = add_skip(fno_skips_, h, x, s_fno, fused, i);
     if (!last) h = act(h);
-    if (opt_.use_channel_mlp) {
-      const V m = (*channel_mlp_[i])(h);
-      h = s_mlp.defined() ? V(m + s_mlp) : m;
-    }
+    if (opt_.use_channel_mlp) h = add_skip(mlp_skips_, (*channel_mlp_[i])(h), x, s_mlp, fused, i);
     if (has_norm()) h = norm(2 * i + 1, h);  // even without a channel MLP
     if (!last) h = act(h);
     return h;
@@ -263,17 +271,15 @@ class FNOBlocks : public Module {
     const bool last = i + 1 == std::size_t(opt_.n_layers);
     x = act(x);  // on every layer, the first included
     if (has_norm()) x = norm(2 * i, x);
+    const bool fused = !complex_data && !output_shape && scaling_.empty();
     V s_fno, s_mlp;
-    if (!fno_skips_.empty()) s_fno = transform((*fno_skips_[i])(x), i, output_shape);
-    if (!mlp_skips_.empty()) s_mlp = transform((*mlp_skips_[i])(x), i, output_shape);
+    if (!fused && !fno_skips_.empty()) s_fno = transform((*fno_skips_[i])(x), i, output_shape);
+    if (!fused && !mlp_skips_.empty()) s_mlp = transform((*mlp_skips_[i])(x), i, output_shape);
     V h = (*convs_[i])(stabilize(x), output_shape);
-    if (s_fno.defined()) h = V(h + s_fno);
+    h = add_skip(fno_skips_, h, x, s_fno, fused, i);
     if (!last) h = act(h);
     if (has_norm()) h = norm(2 * i + 1, h);
-    if (opt_.use_channel_mlp) {
-      const V m = (*channel_mlp_[i])(h);
-      h = s_mlp.defined() ? V(m + s_mlp) : m;
-    }
+    if (opt_.use_channel_mlp) h = add_skip(mlp_skips_, (*channel_mlp_[i])(h), x, s_mlp, fused, i);
     return h;
   }
 };

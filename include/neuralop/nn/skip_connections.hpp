@@ -48,6 +48,16 @@ class SkipConnection : public Module {
     }
     return x;
   }
+  // y + this(x), fused: the linear skip accumulates onto y in its GEMM, soft-gating and
+  // identity are one elementwise pass with the sum.
+  Var<T, D + 2, B> add_to(const Var<T, D + 2, B>& y, const Var<T, D + 2, B>& x) const {
+    switch (type_) {
+      case SkipType::linear: return conv_->add_to(y, x);
+      case SkipType::soft_gating: return Var<T, D + 2, B>(y + x * weight_.var);
+      case SkipType::identity: return Var<T, D + 2, B>(y + x);
+    }
+    return Var<T, D + 2, B>(y + (*this)(x));
+  }
 
  private:
   SkipType type_;

@@ -196,6 +196,35 @@ Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w) {
       x, w);
 }
 
+// y = addend + channel_contract(x, W): the product accumulated onto a copy of the addend (a
+// linear skip added to a block's output), a pass fewer than adding afterwards; the addend's
+// gradient is dy itself, shared.
+template <TensorScalar T, std::size_t R, class B>
+  requires(R >= 2)
+Var<T, R, B> channel_contract_add(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, R, B>& addend) {
+  const auto& X = x.value();
+  const auto& W = w.value();
+  detail::check_channel_contract(X, W);
+  const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
+  Shape<R> so = X.shape();
+  so[1] = O;
+  if (addend.shape() != so)
+    throw_error<shape_error>("channel_contract_add: addend of shape ", format_shape(addend.shape()), " for a product of shape ",
+                             format_shape(so));
+  auto out = Tensor<T, R, B>::empty(so);
+  out.assign(addend.value());
+  detail::gemm_call<B, Trans::N, Trans::N>(N, O, S, I, W.data(), 0, X.data(), I * S, out.data(), O * S, true);
+  const Saved<T, R, B> sx(X);
+  const Saved<T, 2, B> sw(W);
+  return record_op(
+      "channel_contract_add", out,
+      [xs = x.slot_ptr(), ws = w.slot_ptr(), as = addend.slot_ptr(), sx, sw](const Tensor<T, R, B>& g) {
+        detail::channel_contract_backward(g, sx.get("channel_contract_add"), sw.get("channel_contract_add"), xs, ws);
+        if (as->requires_grad) as->accumulate_grad(g);
+      },
+      x, w, addend);
+}
+
 // y[n, o, s...] = sum_i W[o, i] x[n, i, s...] + b[o]: the bias is written first and the product
 // accumulated onto it, a pass fewer than adding it afterwards; its gradient is a reduction of dy.
 template <TensorScalar T, std::size_t R, class B>
