@@ -91,7 +91,7 @@ struct Config {
     double gamma = 0.5;
     int scheduler_patience = 50;
     int eval_interval = 1;
-    bool activation_checkpointing = false;  // recompute the Fourier layers in backward (less memory)
+    bool activation_checkpointing = false;  // recompute the lifting and Fourier layers in backward (less memory)
   } opt;
 
   struct Checkpoint {
@@ -179,7 +179,7 @@ inline std::vector<Field> schema(Config& c) {
       {"opt.gamma", &o.gamma, "StepLR gamma, ReduceLROnPlateau factor"},
       {"opt.scheduler_patience", &o.scheduler_patience, "ReduceLROnPlateau patience"},
       {"opt.eval_interval", &o.eval_interval, "evaluate every this many epochs"},
-      {"opt.activation_checkpointing", &o.activation_checkpointing, "recompute the Fourier layers in backward instead of keeping their activations (less memory, slower)"},
+      {"opt.activation_checkpointing", &o.activation_checkpointing, "recompute the lifting and the Fourier layers in backward instead of keeping their activations (less memory, slower)"},
       {"checkpoint.save_dir", &k.save_dir, "checkpoint folder (\"\" : none)"},
       {"checkpoint.save_every", &k.save_every, "checkpoint every this many epochs (0: never)"},
       {"checkpoint.save_best", &k.save_best, "keep the best model by this metric, e.g. \"16_l2\""},

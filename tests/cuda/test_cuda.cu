@@ -2,6 +2,7 @@
 // the whole library compiles in a .cu translation unit next to it. The kernels themselves
 // arrive with the CUDA backend; until then this program reports and skips at run time.
 #include <neuralop/cuda.hpp>
+#include <neuralop/models/fno.hpp>
 
 #include <cstdio>
 #include <cuda_runtime.h>
@@ -13,6 +14,18 @@ static_assert(no::Backend<no::cuda>);
 // Types above backend/ instantiate for the cuda policy (declarations only).
 static_assert(sizeof(no::Tensor<float, 4, no::cuda>) > 0);
 static_assert(sizeof(no::Var<float, 2, no::cuda>) > 0);
+
+// FNO with activation checkpointing instantiates for the cuda policy: checkpoint() and the
+// layers it recomputes are backend-generic. Never called (internal linkage, not emitted): the
+// cuda definitions arrive with the backend.
+[[maybe_unused]] static no::Var<float, 4, no::cuda> fno_checkpointing_instantiates(const no::Var<float, 4, no::cuda>& x) {
+  no::FNO<2, float, no::cuda> model(
+      {.n_modes = {4, 4}, .in_channels = 1, .out_channels = 1, .hidden_channels = 8, .activation_checkpointing = true});
+  model.set_activation_checkpointing(true);
+  auto y = model(x);
+  no::sum(y).backward();
+  return y;
+}
 
 int main() {
   // The cpu world works inside an nvcc-compiled file.
