@@ -83,6 +83,30 @@ TEST_CASE("a sum of results hands them the output's gradient, shared, and stays 
   CHECK(z.grad().to_vector() == std::vector<double>{4, 4});
 }
 
+TEST_CASE("cpu allocator: a miss trims idle blocks of other sizes when asked to") {
+  cpu::empty_cache();
+  { auto a = Tensor<float, 1>::empty(Shape<1>{1 << 18}); }  // 1 MiB, cached when freed
+  CHECK(cpu::memory_stats().cached >= (std::size_t(1) << 20));
+  { auto b = Tensor<float, 1>::empty(Shape<1>{3 << 18}); }  // a miss: the 1 MiB block stays
+  CHECK(cpu::memory_stats().cached >= (std::size_t(4) << 20));
+  {
+    auto d = Tensor<float, 1>::empty(Shape<1>{5 << 18});  // without trimming the idle blocks stay
+    CHECK(cpu::memory_stats().cached >= (std::size_t(4) << 20));
+  }
+  cpu::empty_cache();
+  { auto a = Tensor<float, 1>::empty(Shape<1>{1 << 18}); }
+  { auto b = Tensor<float, 1>::empty(Shape<1>{3 << 18}); }
+  cpu::set_cache_trim_on_miss(true);
+  {
+    auto c = Tensor<float, 1>::empty(Shape<1>{2 << 18});  // a miss asking 2 MiB: the 3 MiB block goes
+    CHECK(cpu::memory_stats().cached == (std::size_t(1) << 20));
+    auto e = Tensor<float, 1>::empty(Shape<1>{1 << 18});  // a hit: nothing trimmed
+    CHECK(cpu::memory_stats().cached == 0);
+  }
+  cpu::set_cache_trim_on_miss(false);
+  cpu::empty_cache();
+}
+
 TEST_CASE("no-grad scopes record nothing; requires_grad propagates only from inputs that need it") {
   auto x = leaf({1, 2});
   auto c = leaf({3, 4}, false);

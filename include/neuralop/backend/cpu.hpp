@@ -47,6 +47,8 @@ struct cpu {
   static cpu_detail::MemoryStats memory_stats() { return cpu_detail::CachingAllocator::instance().stats(); }
   static void reset_peak_memory() { cpu_detail::CachingAllocator::instance().reset_peak(); }
   static void empty_cache() { cpu_detail::CachingAllocator::instance().empty_cache(); }
+  // Memory-saving cache policy (see CachingAllocator::set_trim_on_miss); off by default.
+  static void set_cache_trim_on_miss(bool on) { cpu_detail::CachingAllocator::instance().set_trim_on_miss(on); }
 
   template <class T>
   static void copy(T* dst, const T* src, std::size_t n) {

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
+#include <string_view>
 
 #include "neuralop/core/error.hpp"
 
@@ -65,6 +67,7 @@ class CachingAllocator {
         }
       }
     }
+    if (trim_on_miss()) trim(size);
     void* p = raw_allocate(size);
     if (!p) {
       empty_cache();
@@ -101,6 +104,16 @@ class CachingAllocator {
     stats_.cached = 0;
   }
 
+  // Trim on miss: a request no cached block fits first returns idle blocks of other sizes to
+  // the system, largest first, as many bytes as it asks for. The footprint (live + cached) then
+  // grows only when the cache is empty, so it peaks near the peak of live tensors, at the cost
+  // of fresh pages when the sizes change from step to step. Off by default (a cache of whole
+  // steps is the fast choice); for runs where memory is what counts, with activation
+  // checkpointing say (NEURALOP_CPU_CACHE_TRIM=1, or set_trim_on_miss). docs/performance.md
+  // has what it saved and cost on FNO-2D (c).
+  void set_trim_on_miss(bool on) { trim_on_miss_.store(on, std::memory_order_relaxed); }
+  bool trim_on_miss() const { return trim_on_miss_.load(std::memory_order_relaxed); }
+
   MemoryStats stats() {
     std::lock_guard lock(mutex_);
     return stats_;
@@ -120,8 +133,21 @@ class CachingAllocator {
  private:
   CachingAllocator() {
     if (const char* env = std::getenv("NEURALOP_CPU_CACHE_BYTES")) cache_limit_ = std::strtoull(env, nullptr, 10);
+    if (const char* env = std::getenv("NEURALOP_CPU_CACHE_TRIM")) trim_on_miss_ = std::string_view(env) == "1";
   }
   ~CachingAllocator() { empty_cache(); }
+
+  void trim(std::size_t bytes) noexcept {
+    std::lock_guard lock(mutex_);
+    std::size_t freed = 0;
+    while (freed < bytes && !free_.empty()) {
+      auto it = std::prev(free_.end());
+      ::operator delete(it->second, std::align_val_t(alignment));
+      freed += it->first;
+      stats_.cached -= it->first;
+      free_.erase(it);
+    }
+  }
 
   static void* raw_allocate(std::size_t size) noexcept {
     return ::operator new(size, std::align_val_t(alignment), std::nothrow);
@@ -135,6 +161,7 @@ class CachingAllocator {
   std::multimap<std::size_t, void*> free_;
   MemoryStats stats_;
   std::size_t cache_limit_ = std::size_t(2) << 30;  // 2 GiB of idle blocks at most
+  std::atomic<bool> trim_on_miss_{false};
 };
 
 }  // namespace neuralop::cpu_detail
