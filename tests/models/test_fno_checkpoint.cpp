@@ -35,8 +35,9 @@ std::vector<unsigned char> state_bytes(const nn::Module& m, bool grads) {
     }
   };
   if (grads) {
-    for (const auto& [name, p] : m.named_parameters()) {
-      const auto g = p->grad_raw();
+    for (const auto& entry : m.named_parameters()) {  // no structured binding: clang 14 cannot capture one
+      const std::string& name = entry.first;
+      const auto g = entry.second->grad_raw();
       REQUIRE_MESSAGE(g.has_value(), name);
       append(*g);
     }
