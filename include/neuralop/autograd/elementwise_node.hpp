@@ -35,81 +35,56 @@ Tensor<T, r, B> reduce_to_shape(const Tensor<T, R, B>& g, const Shape<r>& target
   return out;
 }
 
-// Which leaves' values the fused backward reads. A leaf reached from the root through linear
-// operations only (+, -, negation, scaling by a constant) receives a gradient that does not depend
-// on any value, so the node need not keep it alive: `conv(x) + skip(x)` keeps neither summand,
-// as PyTorch's add saves nothing. Unknown node types keep every leaf below them.
+// How the gradient reaching a leaf depends on the output's, by the path from the root:
+// - identity: through + (and the left side of -) only: the output's gradient itself. Such a
+//   leaf of the output's shape and type, if it is the result of an op and appears once, is
+//   handed the output's gradient tensor (shared, not copied: the slots add to a shared
+//   gradient out of place), so `conv(x) + skip(x)` costs no backward pass;
+// - linear: through +, -, negation and scaling by a constant: a gradient that does not depend
+//   on any value, so the node need not keep the leaf alive (`conv(x) + skip(x)` keeps neither
+//   summand, as PyTorch's add saves nothing);
+// - value: anything else (unknown node types included): the backward reads the leaf's value.
+enum class LeafGrad : unsigned char { identity, linear, value };
+constexpr LeafGrad scaled(LeafGrad p) { return p == LeafGrad::identity ? LeafGrad::linear : p; }
+
 template <class X>
-struct LeafValueUse {
-  static constexpr void fill(bool* needed, int& i, bool) {
-    for (int j = 0; j < X::template kernel_type<1>::n_leaves; ++j) needed[i++] = true;
+struct LeafGradPath {
+  static constexpr void fill(LeafGrad* path, int& i, LeafGrad) {
+    for (int j = 0; j < X::template kernel_type<1>::n_leaves; ++j) path[i++] = LeafGrad::value;
   }
 };
 template <class T, std::size_t R, class B>
-struct LeafValueUse<TensorLeaf<T, R, B>> {
-  static constexpr void fill(bool* needed, int& i, bool linear) { needed[i++] = !linear; }
+struct LeafGradPath<TensorLeaf<T, R, B>> {
+  static constexpr void fill(LeafGrad* path, int& i, LeafGrad p) { path[i++] = p; }
 };
 template <class T, std::size_t R, class B>
-struct LeafValueUse<VarLeaf<T, R, B>> {
-  static constexpr void fill(bool* needed, int& i, bool linear) { needed[i++] = !linear; }
+struct LeafGradPath<VarLeaf<T, R, B>> {
+  static constexpr void fill(LeafGrad* path, int& i, LeafGrad p) { path[i++] = p; }
 };
 template <class Op, class A>
-struct LeafValueUse<UnaryExpr<Op, A>> {
-  static constexpr void fill(bool* needed, int& i, bool linear) {
-    LeafValueUse<A>::fill(needed, i, linear && std::is_same_v<Op, fn::Neg>);
+struct LeafGradPath<UnaryExpr<Op, A>> {
+  static constexpr void fill(LeafGrad* path, int& i, LeafGrad p) {
+    LeafGradPath<A>::fill(path, i, std::is_same_v<Op, fn::Neg> ? scaled(p) : LeafGrad::value);
   }
 };
 template <class Op, class A, class Bx>
-struct LeafValueUse<BinaryExpr<Op, A, Bx>> {
+struct LeafGradPath<BinaryExpr<Op, A, Bx>> {
   template <class L>
   static constexpr bool is_scalar = requires { typename L::value_type; } && std::is_same_v<L, ScalarLeaf<typename L::value_type>>;
-  static constexpr void fill(bool* needed, int& i, bool linear) {
-    const bool add = std::is_same_v<Op, fn::Add> || std::is_same_v<Op, fn::Sub>;
-    const bool scaled_a = (std::is_same_v<Op, fn::Mul> || std::is_same_v<Op, fn::Div>) && is_scalar<Bx>;
-    const bool scaled_b = std::is_same_v<Op, fn::Mul> && is_scalar<A>;
-    LeafValueUse<A>::fill(needed, i, linear && (add || scaled_a));
-    LeafValueUse<Bx>::fill(needed, i, linear && (add || scaled_b));
+  static constexpr void fill(LeafGrad* path, int& i, LeafGrad p) {
+    constexpr bool add = std::is_same_v<Op, fn::Add>, sub = std::is_same_v<Op, fn::Sub>;
+    constexpr bool scaled_a = (std::is_same_v<Op, fn::Mul> || std::is_same_v<Op, fn::Div>) && is_scalar<Bx>;
+    constexpr bool scaled_b = std::is_same_v<Op, fn::Mul> && is_scalar<A>;
+    LeafGradPath<A>::fill(path, i, add || sub ? p : scaled_a ? scaled(p) : LeafGrad::value);
+    LeafGradPath<Bx>::fill(path, i, add ? p : sub || scaled_b ? scaled(p) : LeafGrad::value);
   }
 };
 template <class X, int N>
-constexpr std::array<bool, (N > 0 ? N : 1)> leaf_values_needed() {
-  std::array<bool, (N > 0 ? N : 1)> needed{};
+constexpr std::array<LeafGrad, (N > 0 ? N : 1)> leaf_grad_paths() {
+  std::array<LeafGrad, (N > 0 ? N : 1)> path{};
   int i = 0;
-  LeafValueUse<X>::fill(needed.data(), i, true);
-  return needed;
-}
-
-// Which leaves receive the output's gradient unchanged: reached from the root through + (and the
-// left side of -) only. Such a leaf of the output's shape and type, if it is the result of an
-// op and appears once, is handed the output's gradient tensor itself (shared, not copied: the
-// slots add to a shared gradient out of place). `conv(x) + skip(x)` then costs no backward pass.
-template <class X>
-struct LeafIdentityGrad {
-  static constexpr void fill(bool* identity, int& i, bool) {
-    for (int j = 0; j < X::template kernel_type<1>::n_leaves; ++j) identity[i++] = false;
-  }
-};
-template <class T, std::size_t R, class B>
-struct LeafIdentityGrad<TensorLeaf<T, R, B>> {
-  static constexpr void fill(bool* identity, int& i, bool id) { identity[i++] = id; }
-};
-template <class T, std::size_t R, class B>
-struct LeafIdentityGrad<VarLeaf<T, R, B>> {
-  static constexpr void fill(bool* identity, int& i, bool id) { identity[i++] = id; }
-};
-template <class Op, class A, class Bx>
-struct LeafIdentityGrad<BinaryExpr<Op, A, Bx>> {
-  static constexpr void fill(bool* identity, int& i, bool id) {
-    LeafIdentityGrad<A>::fill(identity, i, id && (std::is_same_v<Op, fn::Add> || std::is_same_v<Op, fn::Sub>));
-    LeafIdentityGrad<Bx>::fill(identity, i, id && std::is_same_v<Op, fn::Add>);
-  }
-};
-template <class X, int N>
-constexpr std::array<bool, (N > 0 ? N : 1)> leaf_identity_grads() {
-  std::array<bool, (N > 0 ? N : 1)> identity{};
-  int i = 0;
-  LeafIdentityGrad<X>::fill(identity.data(), i, true);
-  return identity;
+  LeafGradPath<X>::fill(path.data(), i, LeafGrad::identity);
+  return path;
 }
 
 // What a dropped leaf reads in the recomputation: one zero, broadcast (its value is unused).
@@ -126,8 +101,12 @@ class ElementwiseNode final : public Node {
   using B = typename X::backend;
 
   static constexpr int n_leaves = X::template kernel_type<R>::n_leaves;
-  static constexpr auto needed = leaf_values_needed<X, n_leaves>();
-  static constexpr auto identity = leaf_identity_grads<X, n_leaves>();
+  static constexpr auto paths = leaf_grad_paths<X, n_leaves>();
+  static constexpr auto needed = [] {  // the leaves whose values the fused backward reads
+    std::array<bool, paths.size()> n{};
+    for (std::size_t k = 0; k < n.size(); ++k) n[k] = paths[k] == LeafGrad::value;
+    return n;
+  }();
 
   ElementwiseNode(const X& x, const Shape<R>& shape) : x_(x), shape_(shape) {
     int i = 0;
@@ -173,7 +152,7 @@ class ElementwiseNode final : public Node {
     const index_t n_blocks = B::elementwise_blocks(n_out);
     std::vector<Sink> sinks;  // per leaf (data null: no gradient)
     std::vector<std::function<void()>> finish;
-    // Inputs handed the output's gradient as it is (see LeafIdentityGrad): an op's result (a
+    // Inputs handed the output's gradient as it is (see LeafGrad): an op's result (a
     // leaf's gradient is the user's and the optimizer's), same shape and type, appearing once.
     std::array<const void*, (n_leaves > 0 ? n_leaves : 1)> leaf_slots{};
     {
@@ -194,7 +173,7 @@ class ElementwiseNode final : public Node {
           using L = std::remove_cvref_t<decltype(leaf)>;
           bool shared = false;
           if constexpr (std::is_same_v<typename L::value_type, T> && L::rank == R) {
-            if (identity[std::size_t(i)] && slot.grad_fn && slot.shape == shape_ &&
+            if (paths[std::size_t(i)] == LeafGrad::identity && slot.grad_fn && slot.shape == shape_ &&
                 std::count(leaf_slots.begin(), leaf_slots.begin() + n_leaves, leaf_slots[std::size_t(i)]) == 1) {
               finish.push_back([sp = leaf.slot, &out] { sp->accumulate_grad(out.pass_grad); });
               shared = true;

@@ -35,21 +35,25 @@ class Conv1x1 : public Module {
 
   template <std::size_t R>
   Var<T, R, B> operator()(const Var<T, R, B>& x) const {
-    if (x.shape()[1] != in_)
-      throw_error<shape_error>(this->where("Conv1x1"), ": input ", format_shape(x.shape()), " has ", x.shape()[1], " channels, the layer takes ", in_);
-    const auto w = reshape(weight_.var, Shape<2>{out_, in_});
+    const auto w = weight_matrix(x);
     return bias_.var.defined() ? channel_contract(x, w, bias_.var) : channel_contract(x, w);
   }
   // y + this(x), in one pass fewer than adding afterwards.
   template <std::size_t R>
   Var<T, R, B> add_to(const Var<T, R, B>& y, const Var<T, R, B>& x) const {
     if (bias_.var.defined()) return Var<T, R, B>(y + (*this)(x));
-    if (x.shape()[1] != in_)
-      throw_error<shape_error>(this->where("Conv1x1"), ": input ", format_shape(x.shape()), " has ", x.shape()[1], " channels, the layer takes ", in_);
-    return channel_contract_add(x, reshape(weight_.var, Shape<2>{out_, in_}), y);
+    return channel_contract_add(x, weight_matrix(x), y);
   }
 
  private:
+  // The weight as [out, in], for an input checked to have in channels.
+  template <std::size_t R>
+  Var<T, 2, B> weight_matrix(const Var<T, R, B>& x) const {
+    if (x.shape()[1] != in_)
+      throw_error<shape_error>(this->where("Conv1x1"), ": input ", format_shape(x.shape()), " has ", x.shape()[1], " channels, the layer takes ", in_);
+    return reshape(weight_.var, Shape<2>{out_, in_});
+  }
+
   int in_, out_;
   Parameter<T, 3, B> weight_;
   Parameter<T, 1, B> bias_;

@@ -240,6 +240,10 @@ class FNOBlocks : public Module {
     else return activate(opt_.non_linearity, x);
   }
 
+  // Whether the skips are added by add_skip's fused forms: real data, nothing resampled.
+  bool skips_fused(const std::optional<Shape<D>>& output_shape) const {
+    return !complex_data && !output_shape && scaling_.empty();
+  }
   // y + skip_i(x): fused when nothing is resampled, else y + s (s: the skip, transformed).
   V add_skip(const std::vector<std::unique_ptr<Skip>>& skips, const V& y, const V& x, const V& s, bool fused,
              std::size_t i) const {
@@ -253,7 +257,7 @@ class FNOBlocks : public Module {
     const bool last = i + 1 == std::size_t(opt_.n_layers);
     // Both skips come from the block input. Without resampling they are added in fused form
     // (add_skip); with it, they are computed first, as NeuralOperator does.
-    const bool fused = !complex_data && !output_shape && scaling_.empty();
+    const bool fused = skips_fused(output_shape);
     V s_fno, s_mlp;
     if (!fused && !fno_skips_.empty()) s_fno = transform((*fno_skips_[i])(x), i, output_shape);
     if (!fused && !mlp_skips_.empty()) s_mlp = transform((*mlp_skips_[i])(x), i, output_shape);
@@ -271,7 +275,7 @@ class FNOBlocks : public Module {
     const bool last = i + 1 == std::size_t(opt_.n_layers);
     x = act(x);  // on every layer, the first included
     if (has_norm()) x = norm(2 * i, x);
-    const bool fused = !complex_data && !output_shape && scaling_.empty();
+    const bool fused = skips_fused(output_shape);
     V s_fno, s_mlp;
     if (!fused && !fno_skips_.empty()) s_fno = transform((*fno_skips_[i])(x), i, output_shape);
     if (!fused && !mlp_skips_.empty()) s_mlp = transform((*mlp_skips_[i])(x), i, output_shape);

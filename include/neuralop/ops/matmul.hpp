@@ -196,26 +196,35 @@ Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w) {
       x, w);
 }
 
-// y = addend + channel_contract(x, W): the product accumulated onto a copy of the addend (a
-// linear skip added to a block's output), a pass fewer than adding afterwards; the addend's
-// gradient is dy itself, shared.
-template <TensorScalar T, std::size_t R, class B>
-  requires(R >= 2)
-Var<T, R, B> channel_contract_add(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, R, B>& addend) {
-  const auto& X = x.value();
-  const auto& W = w.value();
-  detail::check_channel_contract(X, W);
+namespace detail {
+// out = init, then out += W x: the product accumulated onto what init(out) wrote first (a bias,
+// an addend), a pass fewer than adding it afterwards.
+template <class T, std::size_t R, class B, class Init>
+Tensor<T, R, B> channel_contract_onto(const Tensor<T, R, B>& X, const Tensor<T, 2, B>& W, Init&& init) {
+  check_channel_contract(X, W);
   const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
   Shape<R> so = X.shape();
   so[1] = O;
-  if (addend.shape() != so)
-    throw_error<shape_error>("channel_contract_add: addend of shape ", format_shape(addend.shape()), " for a product of shape ",
-                             format_shape(so));
   auto out = Tensor<T, R, B>::empty(so);
-  out.assign(addend.value());
-  detail::gemm_call<B, Trans::N, Trans::N>(N, O, S, I, W.data(), 0, X.data(), I * S, out.data(), O * S, true);
-  const Saved<T, R, B> sx(X);
-  const Saved<T, 2, B> sw(W);
+  init(out);
+  gemm_call<B, Trans::N, Trans::N>(N, O, S, I, W.data(), 0, X.data(), I * S, out.data(), O * S, true);
+  return out;
+}
+}  // namespace detail
+
+// y = addend + channel_contract(x, W), the addend written first (a linear skip added to a
+// block's output); the addend's gradient is dy itself, shared.
+template <TensorScalar T, std::size_t R, class B>
+  requires(R >= 2)
+Var<T, R, B> channel_contract_add(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, R, B>& addend) {
+  auto out = detail::channel_contract_onto(x.value(), w.value(), [&](Tensor<T, R, B>& o) {
+    if (addend.shape() != o.shape())
+      throw_error<shape_error>("channel_contract_add: addend of shape ", format_shape(addend.shape()), " for a product of shape ",
+                               format_shape(o.shape()));
+    o.assign(addend.value());
+  });
+  const Saved<T, R, B> sx(x.value());
+  const Saved<T, 2, B> sw(w.value());
   return record_op(
       "channel_contract_add", out,
       [xs = x.slot_ptr(), ws = w.slot_ptr(), as = addend.slot_ptr(), sx, sw](const Tensor<T, R, B>& g) {
@@ -225,24 +234,22 @@ Var<T, R, B> channel_contract_add(const Var<T, R, B>& x, const Var<T, 2, B>& w, 
       x, w, addend);
 }
 
-// y[n, o, s...] = sum_i W[o, i] x[n, i, s...] + b[o]: the bias is written first and the product
-// accumulated onto it, a pass fewer than adding it afterwards; its gradient is a reduction of dy.
+// y[n, o, s...] = sum_i W[o, i] x[n, i, s...] + b[o], the bias written first; its gradient is a
+// reduction of dy.
 template <TensorScalar T, std::size_t R, class B>
   requires(R >= 2)
 Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, 1, B>& bias) {
   const auto& X = x.value();
-  const auto& W = w.value();
-  detail::check_channel_contract(X, W);
-  const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
-  if (bias.shape()[0] != O)
-    throw_error<shape_error>("channel_contract: bias of shape ", format_shape(bias.shape()), " for ", O, " output channels");
-  Shape<R> so = X.shape();
-  so[1] = O;
-  auto out = Tensor<T, R, B>::empty(so);
-  out.template reshape<3>(Shape<3>{N, O, S}).assign(bias.value().template reshape<3>(Shape<3>{1, O, 1}));
-  detail::gemm_call<B, Trans::N, Trans::N>(N, O, S, I, W.data(), 0, X.data(), I * S, out.data(), O * S, true);
+  auto out = detail::channel_contract_onto(X, w.value(), [&](Tensor<T, R, B>& o) {
+    const index_t O = o.shape()[1];
+    if (bias.shape()[0] != O)
+      throw_error<shape_error>("channel_contract: bias of shape ", format_shape(bias.shape()), " for ", O, " output channels");
+    o.template reshape<3>(Shape<3>{o.shape()[0], O, o.numel() / (o.shape()[0] * O)})
+        .assign(bias.value().template reshape<3>(Shape<3>{1, O, 1}));
+  });
+  const index_t N = X.shape()[0], O = out.shape()[1], S = out.numel() / (N * O);
   const Saved<T, R, B> sx(X);
-  const Saved<T, 2, B> sw(W);
+  const Saved<T, 2, B> sw(w.value());
   return record_op(
       "channel_contract", out,
       [xs = x.slot_ptr(), ws = w.slot_ptr(), bs = bias.slot_ptr(), sx, sw, N, O, S](const Tensor<T, R, B>& g) {
