@@ -98,6 +98,10 @@ TEST_CASE("cpu allocator: a miss trims idle blocks of other sizes when asked to"
   { auto b = Tensor<float, 1>::empty(Shape<1>{3 << 18}); }
   cpu::set_cache_trim_on_miss(true);
   {
+    auto small = Tensor<float, 1>::empty(Shape<1>{16});  // below the cached sizes: trims nothing
+    CHECK(cpu::memory_stats().cached == (std::size_t(4) << 20));
+  }
+  {
     auto c = Tensor<float, 1>::empty(Shape<1>{2 << 18});  // a miss asking 2 MiB: the 3 MiB block goes
     CHECK(cpu::memory_stats().cached == (std::size_t(1) << 20));
     auto e = Tensor<float, 1>::empty(Shape<1>{1 << 18});  // a hit: nothing trimmed

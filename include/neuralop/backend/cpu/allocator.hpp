@@ -67,7 +67,7 @@ class CachingAllocator {
         }
       }
     }
-    if (trim_on_miss()) trim(size);
+    if (size >= min_cached && trim_on_miss()) trim(size);  // small blocks are never cached: no miss
     void* p = raw_allocate(size);
     if (!p) {
       empty_cache();
