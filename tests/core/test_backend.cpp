@@ -143,6 +143,73 @@ TEST_CASE("batched GEMM in N, T and C modes, real and complex") {
   check_gemm<std::complex<float>, Trans::T, Trans::N>();
 }
 
+namespace {
+// The channel-map GEMM (one small op(A) for every batch entry, long rows of B; served by the
+// panel kernel) against the naive product, with the row counts around the register tile, row
+// lengths with packet and scalar tails, alpha, beta, and the fused bias and addend.
+template <class T, Trans ta>
+void check_panel_gemm(index_t m, index_t k, index_t n) {
+  CAPTURE(m);
+  CAPTURE(k);
+  CAPTURE(n);
+  Generator g(static_cast<std::uint64_t>(m * 1000 + k * 10 + n));
+  const index_t batch = 3;
+  const auto A = Tensor<T, 2>::normal({ta == Trans::N ? m : k, ta == Trans::N ? k : m}, 0, 1, g);
+  const auto Bt = Tensor<T, 3>::normal({batch, k, n}, 0, 1, g);
+  const auto C0 = Tensor<T, 3>::normal({batch, m, n}, 0, 1, g);
+  const auto bias = Tensor<T, 1>::normal({m}, 0, 1, g);
+  const auto addend = Tensor<T, 3>::normal({batch, m, n}, 0, 1, g);
+  const GemmShape s = packed_gemm_shape<ta, Trans::N>(batch, m, n, k, 0, k * n, m * n);
+  REQUIRE(cpu_detail::panel_gemm_applies(s, cpu_detail::panel::packet_size<T>));
+  const auto av = A.to_vector(), bv = Bt.to_vector(), c0 = C0.to_vector(), biasv = bias.to_vector(), addv = addend.to_vector();
+  const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
+  struct Case {
+    T alpha, beta;
+    bool bias, addend;
+  };
+  for (const Case c : {Case{T(1), T(0), false, false}, Case{T(1), T(1), false, false}, Case{T(2), T(0.5), false, false},
+                       Case{T(1), T(0), true, false}, Case{T(1), T(0), false, true}, Case{T(1), T(0), true, true}}) {
+    auto C = Tensor<T, 3>::empty({batch, m, n});
+    if (c.bias || c.addend) {
+      cpu::gemm_bias_add<T, ta, Trans::N>(s, A.data(), Bt.data(), c.bias ? bias.data() : nullptr,
+                                          c.addend ? addend.data() : nullptr, m * n, C.data());
+    } else {
+      C.assign(C0);
+      cpu::gemm<T, ta, Trans::N>(s, c.alpha, A.data(), Bt.data(), c.beta, C.data());
+    }
+    const auto cv = C.to_vector();
+    double worst = 0;
+    for (index_t b = 0; b < batch; ++b) {
+      const std::vector<T> Bb(bv.begin() + b * k * n, bv.begin() + (b + 1) * k * n);
+      const auto ref = naive_gemm(ta, Trans::N, m, n, k, av, Bb);
+      for (index_t i = 0; i < m * n; ++i) {
+        const auto at = static_cast<std::size_t>(b * m * n + i);
+        T want = c.alpha * ref[static_cast<std::size_t>(i)] + c.beta * c0[at];
+        if (c.bias) want += biasv[static_cast<std::size_t>(i / n)];
+        if (c.addend) want += addv[at];
+        worst = std::max(worst, double(std::abs(cv[at] - want)));
+      }
+    }
+    CAPTURE(double(c.alpha));
+    CAPTURE(double(c.beta));
+    CAPTURE(c.bias);
+    CAPTURE(c.addend);
+    CHECK(worst < tol);
+  }
+}
+}  // namespace
+
+TEST_CASE("the channel-map GEMM (panel kernel) matches the naive product, with its fused bias and addend") {
+  for (const index_t m : {4, 5, 6, 7, 13, 64})
+    for (const index_t k : {8, 11, 64})
+      for (const index_t n : {64, 67, 130, 1000}) {
+        check_panel_gemm<float, Trans::N>(m, k, n);
+        check_panel_gemm<double, Trans::T>(m, k, n);
+      }
+  check_panel_gemm<float, Trans::T>(33, 65, 257);
+  check_panel_gemm<double, Trans::N>(33, 65, 257);
+}
+
 TEST_CASE("matmul and channel contraction are bitwise thread-independent") {
   Generator g(4);
   const auto a = Tensor<float, 3>::normal({2, 300, 200}, 0.f, 1.f, g), b = Tensor<float, 3>::normal({2, 200, 250}, 0.f, 1.f, g);

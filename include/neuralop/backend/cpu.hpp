@@ -108,6 +108,14 @@ struct cpu {
   static void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
     cpu_detail::gemm<T, ta, tb>(s, alpha, A, B, beta, C);
   }
+  // Optional primitive (ops use it where a backend offers it): C[b] = op(A[b]) * op(B[b]) + bias
+  // (one per row of C, may be null) + addend[b] (laid out like C, stride_addend apart, may be
+  // null), the sum formed before C is written.
+  template <class T, Trans ta, Trans tb>
+  static void gemm_bias_add(const GemmShape& s, const T* A, const T* B, const T* bias, const T* addend, index_t stride_addend,
+                            T* C) {
+    cpu_detail::gemm_bias_add<T, ta, tb>(s, A, B, bias, addend, stride_addend, C);
+  }
 
   // ---- FFTs (unnormalised) of the middle axes of a contiguous [outer, n..., inner] array; R is
   // the real type (float, double). See FftKind for the r2c / c2r half-spectrum layout.

@@ -197,17 +197,35 @@ Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w) {
 }
 
 namespace detail {
-// out = init, then out += W x: the product accumulated onto what init(out) wrote first (a bias,
-// an addend), a pass fewer than adding it afterwards.
-template <class T, std::size_t R, class B, class Init>
-Tensor<T, R, B> channel_contract_onto(const Tensor<T, R, B>& X, const Tensor<T, 2, B>& W, Init&& init) {
+// out = W x + bias (per output channel) + addend (shaped like out); either may be null. A backend
+// with a fused primitive (gemm_bias_add: the sum formed in registers, out written once) uses it;
+// otherwise out = bias or addend is written first and the product accumulated onto it.
+template <class T, std::size_t R, class B>
+Tensor<T, R, B> channel_contract_onto(const Tensor<T, R, B>& X, const Tensor<T, 2, B>& W, const Tensor<T, 1, B>* bias,
+                                      const Tensor<T, R, B>* addend) {
   check_channel_contract(X, W);
   const index_t N = X.shape()[0], I = X.shape()[1], O = W.shape()[0], S = X.numel() / (N * I);
   Shape<R> so = X.shape();
   so[1] = O;
+  if (bias && bias->shape()[0] != O)
+    throw_error<shape_error>("channel_contract: bias of shape ", format_shape(bias->shape()), " for ", O, " output channels");
+  if (addend && addend->shape() != so)
+    throw_error<shape_error>("channel_contract_add: addend of shape ", format_shape(addend->shape()), " for a product of shape ",
+                             format_shape(so));
   auto out = Tensor<T, R, B>::empty(so);
-  init(out);
-  gemm_call<B, Trans::N, Trans::N>(N, O, S, I, W.data(), 0, X.data(), I * S, out.data(), O * S, true);
+  if constexpr (requires(const GemmShape& gs, const T* p, T* q) {
+                  B::template gemm_bias_add<T, Trans::N, Trans::N>(gs, p, p, p, p, index_t{0}, q);
+                }) {
+    B::template gemm_bias_add<T, Trans::N, Trans::N>(packed_gemm_shape<Trans::N, Trans::N>(N, O, S, I, 0, I * S, O * S),
+                                                     W.data(), X.data(), bias ? bias->data() : nullptr,
+                                                     addend ? addend->data() : nullptr, O * S, out.data());
+  } else {
+    if (bias)
+      out.template reshape<3>(Shape<3>{N, O, S}).assign(bias->template reshape<3>(Shape<3>{1, O, 1}));
+    else if (addend)
+      out.assign(*addend);
+    gemm_call<B, Trans::N, Trans::N>(N, O, S, I, W.data(), 0, X.data(), I * S, out.data(), O * S, bias || addend);
+  }
   return out;
 }
 }  // namespace detail
@@ -217,12 +235,7 @@ Tensor<T, R, B> channel_contract_onto(const Tensor<T, R, B>& X, const Tensor<T, 
 template <TensorScalar T, std::size_t R, class B>
   requires(R >= 2)
 Var<T, R, B> channel_contract_add(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, R, B>& addend) {
-  auto out = detail::channel_contract_onto(x.value(), w.value(), [&](Tensor<T, R, B>& o) {
-    if (addend.shape() != o.shape())
-      throw_error<shape_error>("channel_contract_add: addend of shape ", format_shape(addend.shape()), " for a product of shape ",
-                               format_shape(o.shape()));
-    o.assign(addend.value());
-  });
+  auto out = detail::channel_contract_onto<T, R, B>(x.value(), w.value(), nullptr, &addend.value());
   const Saved<T, R, B> sx(x.value());
   const Saved<T, 2, B> sw(w.value());
   return record_op(
@@ -240,13 +253,7 @@ template <TensorScalar T, std::size_t R, class B>
   requires(R >= 2)
 Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, 1, B>& bias) {
   const auto& X = x.value();
-  auto out = detail::channel_contract_onto(X, w.value(), [&](Tensor<T, R, B>& o) {
-    const index_t O = o.shape()[1];
-    if (bias.shape()[0] != O)
-      throw_error<shape_error>("channel_contract: bias of shape ", format_shape(bias.shape()), " for ", O, " output channels");
-    o.template reshape<3>(Shape<3>{o.shape()[0], O, o.numel() / (o.shape()[0] * O)})
-        .assign(bias.value().template reshape<3>(Shape<3>{1, O, 1}));
-  });
+  auto out = detail::channel_contract_onto<T, R, B>(X, w.value(), &bias.value(), nullptr);
   const index_t N = X.shape()[0], O = out.shape()[1], S = out.numel() / (N * O);
   const Saved<T, R, B> sx(X);
   const Saved<T, 2, B> sw(w.value());

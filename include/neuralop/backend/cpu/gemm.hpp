@@ -6,31 +6,12 @@
 #include <complex>
 #include <Eigen/Core>
 
+#include "neuralop/backend/cpu/gemm_shape.hpp"
+#include "neuralop/backend/cpu/panel_gemm.hpp"
 #include "neuralop/backend/cpu/thread_pool.hpp"
 #include "neuralop/core/config.hpp"
 
 namespace neuralop {
-
-// op(X): as stored, transposed, or conjugate-transposed.
-enum class Trans { N, T, C };
-
-// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], all row-major; op(A) is m x k, op(B) k x n.
-// A stride of 0 reuses one matrix for every batch entry. C blocks must not overlap.
-struct GemmShape {
-  index_t batch = 1, m = 1, n = 1, k = 1;
-  index_t lda = 0, ldb = 0, ldc = 0;
-  index_t stride_a = 0, stride_b = 0, stride_c = 0;
-};
-
-// The shape of a batched GEMM on row-major matrices stored without padding: leading
-// dimensions follow from m, n, k and the ops; batch strides as given (0: shared matrix).
-template <Trans ta, Trans tb>
-GemmShape packed_gemm_shape(index_t batch, index_t m, index_t n, index_t k, index_t stride_a, index_t stride_b,
-                            index_t stride_c) {
-  return {.batch = batch, .m = m, .n = n, .k = k,
-          .lda = ta == Trans::N ? k : m, .ldb = tb == Trans::N ? n : k, .ldc = n,
-          .stride_a = stride_a, .stride_b = stride_b, .stride_c = stride_c};
-}
 
 namespace cpu_detail {
 
@@ -71,8 +52,9 @@ decltype(auto) apply_op(const M& m) {
   else return m.adjoint();
 }
 
+// Eigen's general product, for every shape.
 template <class T, Trans ta, Trans tb>
-void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
+void eigen_gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
   // Chunks of the larger of m and n (see gemm_chunks).
   const index_t per_row = std::max<index_t>(1, s.n * s.k), per_col = std::max<index_t>(1, s.m * s.k);
   const bool split_rows = s.m >= s.n;
@@ -94,13 +76,40 @@ void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
       if (beta == T(0)) {
         Cblk.noalias() = alpha * (lhs * rhs);
       } else {
-        Cblk *= beta;
+        if (beta != T(1)) Cblk *= beta;
         Cblk.noalias() += alpha * (lhs * rhs);
       }
     };
     if (split_rows) apply(Cm.middleRows(c0, c1 - c0), opA.middleRows(c0, c1 - c0), opB);
     else apply(Cm.middleCols(c0, c1 - c0), opA, opB.middleCols(c0, c1 - c0));
   });
+}
+
+// The channel-map shape goes to the panel kernel (see panel_gemm.hpp), the rest to Eigen.
+template <class T, Trans ta, Trans tb>
+void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
+  if constexpr (panel_gemm_applies_to_types<T, ta, tb>())
+    if (panel_gemm_applies(s, panel::packet_size<T>)) return panel_gemm<T, ta>(s, alpha, A, B, beta, C);
+  eigen_gemm<T, ta, tb>(s, alpha, A, B, beta, C);
+}
+
+// C[b] = op(A[b]) * op(B[b]) + bias + addend[b]: bias (may be null) has one entry per row of C,
+// broadcast along the row; addend (may be null) is laid out like C, stride_addend apart.
+template <class T, Trans ta, Trans tb>
+void gemm_bias_add(const GemmShape& s, const T* A, const T* B, const T* bias, const T* addend, index_t stride_addend, T* C) {
+  if constexpr (panel_gemm_applies_to_types<T, ta, tb>())
+    if (panel_gemm_applies(s, panel::packet_size<T>))
+      return panel_gemm<T, ta>(s, A, B, C, panel::Epilogue<T>{.bias = bias, .addend = addend, .ld_addend = s.ldc}, stride_addend);
+  // Otherwise the bias and addend are written first and the product accumulated onto them.
+  if (bias || addend)
+    ThreadPool::instance().parallel_for(s.batch * s.m, [&](index_t t) {
+      const index_t b = t / s.m, r = t % s.m;
+      T* c = C + b * s.stride_c + r * s.ldc;
+      const T* a = addend ? addend + b * stride_addend + r * s.ldc : nullptr;
+      const T v = bias ? bias[r] : T(0);
+      for (index_t j = 0; j < s.n; ++j) c[j] = a ? v + a[j] : v;
+    });
+  gemm<T, ta, tb>(s, T(1), A, B, (bias || addend) ? T(1) : T(0), C);
 }
 
 // Eigen's product kernels dominate the compile time of every translation unit that uses
@@ -121,6 +130,13 @@ void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
 #define NEURALOP_GEMM_EXTERN_DECL(Ty, ta, tb) \
   extern template void gemm<Ty, ta, tb>(const GemmShape&, Ty, const Ty*, const Ty*, Ty, Ty*);
 NEURALOP_GEMM_FOR_EACH(NEURALOP_GEMM_EXTERN_DECL)
+#define NEURALOP_GEMM_BIAS_ADD_EXTERN_DECL(Ty) \
+  extern template void gemm_bias_add<Ty, Trans::N, Trans::N>(const GemmShape&, const Ty*, const Ty*, const Ty*, const Ty*, index_t, Ty*);
+NEURALOP_GEMM_BIAS_ADD_EXTERN_DECL(float)
+NEURALOP_GEMM_BIAS_ADD_EXTERN_DECL(double)
+NEURALOP_GEMM_BIAS_ADD_EXTERN_DECL(std::complex<float>)
+NEURALOP_GEMM_BIAS_ADD_EXTERN_DECL(std::complex<double>)
+#undef NEURALOP_GEMM_BIAS_ADD_EXTERN_DECL
 #undef NEURALOP_GEMM_EXTERN_DECL
 #endif
 
