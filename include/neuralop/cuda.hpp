@@ -16,5 +16,11 @@
 #define EIGEN_NO_CUDA
 #endif
 
+#if defined(NEURALOP_CUDA_DEFINITIONS) && !NEURALOP_CUDA_DEFINITIONS
+#error "neuralop/backend/cuda.hpp was included before neuralop/cuda.hpp: include neuralop/cuda.hpp first"
+#endif
+#undef NEURALOP_CUDA_DEFINITIONS
+#define NEURALOP_CUDA_DEFINITIONS 1
 #include "neuralop/backend/cuda.hpp"
+#include "neuralop/backend/cuda/definitions.cuh"
 #include "neuralop/base.hpp"

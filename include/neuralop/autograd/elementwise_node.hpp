@@ -88,10 +88,21 @@ constexpr std::array<LeafGrad, (N > 0 ? N : 1)> leaf_grad_paths() {
 }
 
 // What a dropped leaf reads in the recomputation: one zero, broadcast (its value is unused).
-template <class T>
+// It lives in the backend's memory: a device kernel cannot read a host static. The device
+// copy is made once and never freed (it may be needed until exit, after static destructors).
+template <class T, class B>
 const T* zero_scalar() {
-  alignas(64) static const T zero[1] = {};
-  return zero;
+  if constexpr (B::host_accessible) {
+    alignas(64) static const T zero[1] = {};
+    return zero;
+  } else {
+    static const T* const zero = [] {
+      T* p = B::template allocate<T>(1);
+      B::template fill<T>(p, 1, T(0));
+      return p;
+    }();
+    return zero;
+  }
 }
 
 template <class X, std::size_t R>
@@ -201,7 +212,7 @@ class ElementwiseNode final : public Node {
     auto bind = [&](auto& kleaf) {
       using LT = std::remove_pointer_t<decltype(kleaf.sink)>;
       if (!needed[i]) {
-        kleaf.base = zero_scalar<LT>();
+        kleaf.base = zero_scalar<LT, B>();
         for (auto& st : kleaf.st) st = 0;
       }
       const Sink& s = sinks[i++];

@@ -13,6 +13,11 @@
 #if !defined(__CUDA_ARCH__)
 #include <unsupported/Eigen/CXX11/Tensor>
 #include <unsupported/Eigen/SpecialFunctions>
+#endif
+// No packets anywhere in an nvcc translation unit, host pass included: kernel objects (their
+// Leaf accumulators hold a packet_t) cross from the host pass to the device pass by value, so
+// their layout must be the same in both; cpu code in a .cu file takes the scalar paths.
+#if !defined(__CUDACC__)
 #define NEURALOP_HAVE_PACKETS 1
 #else
 #define NEURALOP_HAVE_PACKETS 0
