@@ -1,6 +1,7 @@
 // Finite-difference checks of the explicit ops: reductions, matmul, channel contraction,
 // reshape, slice, pad, concat, permute (real and complex), plus their shape errors.
 #include "../helpers.hpp"
+#include "neuralop/ops/spectral_contract.hpp"
 
 using namespace neuralop;
 using C = std::complex<double>;
@@ -103,6 +104,43 @@ TEST_CASE("channel contraction: 1-D, 2-D and 3-D spatial, real and complex") {
         std::string::npos);
   auto msg = test::error_message<shape_error>([&] { (void)channel_contract(x1, var<double>(Shape<2>{4, 5}, 1)); });
   CHECK(msg.find("3 channels") != std::string::npos);
+}
+
+TEST_CASE("channel contraction on the panel GEMM path (long rows): bias and addend fused") {
+  // Rows of 40 positions and 8 input channels: the shape the cpu backend's panel kernel serves.
+  auto x = var<double>(Shape<3>{2, 8, 40}, 30);
+  auto w = var<double>(Shape<2>{5, 8}, 31);
+  auto b = var<double>(Shape<1>{5}, 32);
+  auto y = var<double>(Shape<3>{2, 5, 40}, 33);
+  GRADCHECK([](auto& u, auto& k) { return channel_contract(u, k); }, x, w);
+  GRADCHECK([](auto& u, auto& k, auto& c) { return channel_contract(u, k, c); }, x, w, b);
+  GRADCHECK([](auto& u, auto& k, auto& a) { return channel_contract_add(u, k, a); }, x, w, y);
+  NoGradGuard ng;
+  const auto plain = channel_contract(x, w);
+  CHECK(test::max_abs_diff(channel_contract(x, w, b).value().to_vector(),
+                           eval(plain + reshape(b, Shape<3>{1, 5, 1})).value().to_vector()) < 1e-13);
+  CHECK(test::max_abs_diff(channel_contract_add(x, w, y).value().to_vector(), eval(plain + y).value().to_vector()) < 1e-13);
+}
+
+TEST_CASE("spectral contraction: values against the einsum, gradients by finite differences") {
+  // 14 modes: whole complex packets and a scalar tail; channel counts around the register block.
+  auto x = var<C>(Shape<4>{3, 5, 2, 7}, 40);
+  auto w = var<C>(Shape<4>{5, 6, 2, 7}, 41);
+  GRADCHECK([](auto& u, auto& k) { return spectral_contract_dense(u, k); }, x, w);
+  NoGradGuard ng;
+  const auto y = spectral_contract_dense(x, w).value();
+  double worst = 0;
+  for (index_t b = 0; b < 3; ++b)
+    for (index_t o = 0; o < 6; ++o)
+      for (index_t k0 = 0; k0 < 2; ++k0)
+        for (index_t k1 = 0; k1 < 7; ++k1) {
+          C s(0);
+          for (index_t i = 0; i < 5; ++i) s += x.value().at(b, i, k0, k1) * w.value().at(i, o, k0, k1);
+          worst = std::max(worst, std::abs(y.at(b, o, k0, k1) - s));
+        }
+  CHECK(worst < 1e-13);
+  CHECK(test::error_message<shape_error>([&] { (void)spectral_contract_dense(x, var<C>(Shape<4>{4, 6, 2, 7}, 1)); })
+            .find("[4, 6, 2, 7]") != std::string::npos);
 }
 
 TEST_CASE("reshape, slice, pad, concat, permute") {

@@ -210,6 +210,48 @@ TEST_CASE("the channel-map GEMM (panel kernel) matches the naive product, with i
   check_panel_gemm<double, Trans::N>(33, 65, 257);
 }
 
+TEST_CASE("the per-mode contraction matches the naive sums, with either operand conjugated") {
+  using Z = std::complex<float>;
+  for (const index_t M : {1, 9, 16, 37})
+    for (const auto& dims : {std::array<index_t, 3>{1, 1, 1}, {5, 7, 3}, {8, 16, 9}, {9, 21, 4}}) {
+      // (no structured binding: clang 14 cannot capture one in a lambda or CAPTURE)
+      const index_t na = dims[0], nb = dims[1], nc = dims[2];
+      CAPTURE(M);
+      CAPTURE(na);
+      CAPTURE(nb);
+      CAPTURE(nc);
+      Generator g(static_cast<std::uint64_t>(M * 100 + na));
+      // L as [nc, na, M] (row stride M, column stride na * M), R as [nc, nb, M], out [na, nb, M].
+      const auto L = Tensor<Z, 3>::normal({nc, na, M}, 0, 1, g), R = Tensor<Z, 3>::normal({nc, nb, M}, 0, 1, g);
+      const auto O0 = Tensor<Z, 3>::normal({na, nb, M}, 0, 1, g);
+      const auto lv = L.to_vector(), rv = R.to_vector(), o0 = O0.to_vector();
+      auto check = [&](auto conj_l, auto conj_r, bool accumulate) {
+        auto out = Tensor<Z, 3>::empty({na, nb, M});
+        out.assign(O0);
+        cpu::mode_contract<Z, decltype(conj_l)::value, decltype(conj_r)::value>(na, nb, nc, M, L.data(), {M, na * M}, R.data(),
+                                                                                {nb * M, M}, out.data(), {nb * M, M}, accumulate);
+        const auto ov = out.to_vector();
+        double worst = 0;
+        for (index_t a = 0; a < na; ++a)
+          for (index_t b = 0; b < nb; ++b)
+            for (index_t m = 0; m < M; ++m) {
+              Z s = accumulate ? o0[static_cast<std::size_t>((a * nb + b) * M + m)] : Z(0);
+              for (index_t c = 0; c < nc; ++c) {
+                Z l = lv[static_cast<std::size_t>((c * na + a) * M + m)], r = rv[static_cast<std::size_t>((c * nb + b) * M + m)];
+                if (decltype(conj_l)::value) l = std::conj(l);
+                if (decltype(conj_r)::value) r = std::conj(r);
+                s += l * r;
+              }
+              worst = std::max(worst, double(std::abs(ov[static_cast<std::size_t>((a * nb + b) * M + m)] - s)));
+            }
+        CHECK(worst < 1e-4);
+      };
+      check(std::false_type{}, std::false_type{}, false);
+      check(std::false_type{}, std::true_type{}, false);
+      check(std::true_type{}, std::false_type{}, true);
+    }
+}
+
 TEST_CASE("matmul and channel contraction are bitwise thread-independent") {
   Generator g(4);
   const auto a = Tensor<float, 3>::normal({2, 300, 200}, 0.f, 1.f, g), b = Tensor<float, 3>::normal({2, 200, 250}, 0.f, 1.f, g);

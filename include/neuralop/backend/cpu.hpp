@@ -10,6 +10,7 @@
 #include "neuralop/backend/cpu/allocator.hpp"
 #include "neuralop/backend/cpu/fft.hpp"
 #include "neuralop/backend/cpu/gemm.hpp"
+#include "neuralop/backend/cpu/mode_contract.hpp"
 #include "neuralop/backend/cpu/reduce.hpp"
 #include "neuralop/backend/cpu/thread_pool.hpp"
 #include "neuralop/backend/loop.hpp"
@@ -115,6 +116,15 @@ struct cpu {
   static void gemm_bias_add(const GemmShape& s, const T* A, const T* B, const T* bias, const T* addend, index_t stride_addend,
                             T* C) {
     cpu_detail::gemm_bias_add<T, ta, tb>(s, A, B, bias, addend, stride_addend, C);
+  }
+
+  // Optional primitive: out[a, b, m] (= or +=) sum_c op(L)[a, c, m] * op(R)[c, b, m] for complex
+  // T with m contiguous everywhere (the spectral convolution's contraction and its gradients;
+  // see cpu/mode_contract.hpp). Strides are those of the (row, column) axes of each operand.
+  template <class T, bool conj_l, bool conj_r>
+  static void mode_contract(index_t na, index_t nb, index_t nc, index_t M, const T* L, ModeStrides ls, const T* R,
+                            ModeStrides rs, T* out, ModeStrides os, bool accumulate) {
+    cpu_detail::mode_contract<T, conj_l, conj_r>(na, nb, nc, M, L, ls, R, rs, out, os, accumulate);
   }
 
   // ---- FFTs (unnormalised) of the middle axes of a contiguous [outer, n..., inner] array; R is

@@ -1,4 +1,4 @@
-// The shape of a batched row-major GEMM, shared by the cpu kernels.
+// The shapes of batched row-major GEMMs and of the per-mode contraction, shared by the kernels.
 #pragma once
 
 #include "neuralop/core/config.hpp"
@@ -25,5 +25,11 @@ GemmShape packed_gemm_shape(index_t batch, index_t m, index_t n, index_t k, inde
           .lda = ta == Trans::N ? k : m, .ldb = tb == Trans::N ? n : k, .ldc = n,
           .stride_a = stride_a, .stride_b = stride_b, .stride_c = stride_c};
 }
+
+// Strides in elements of the (row, column) axes of a [rows, cols, m] operand whose last axis m
+// has stride 1 (see mode_contract).
+struct ModeStrides {
+  index_t row = 0, col = 0;
+};
 
 }  // namespace neuralop
