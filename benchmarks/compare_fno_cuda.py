@@ -11,7 +11,8 @@ Configurations (FNO with NeuralOperator's defaults: 4 layers, 1 in / 1 out chann
   large  FNO-2D batch 16, hidden 128, modes (32, 32), 256x256
   sc_b   SpectralConv alone on (b): 64 -> 64 channels, modes (16, 16), batch 16, 64x64
 Time: median wall time, each call followed by a device synchronisation; forward under no_grad,
-and forward + backward of sum(y). Memory: peak of live tensors during forward + backward
+forward + backward of sum(y), and a training step (forward + backward + NeuralOperator's AdamW,
+lr 1e-3, weight decay 1e-4). Memory: peak of live tensors during forward + backward
 (our allocator's high-water mark; torch.cuda.max_memory_allocated), above what was live before.
 
 Usage: compare_fno_cuda.py BUILD/benchmarks/bench_fno_cuda [config ...]
@@ -57,12 +58,22 @@ def torch_one(name):
         model(x).sum().backward()
         torch.cuda.synchronize()
 
+    from neuralop.training import AdamW
+    opt = AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+
+    def train():
+        opt.zero_grad(set_to_none=True)
+        model(x).sum().backward()
+        opt.step()
+        torch.cuda.synchronize()
+
     t_f = median_seconds(fwd, reps, 2)
     base = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
     t_fb = median_seconds(fwdbwd, reps, 2)
     peak = (torch.cuda.max_memory_allocated() - base) / 1e6
-    print(json.dumps(dict(fwd_ms=1e3 * t_f, fwdbwd_ms=1e3 * t_fb, peak_mb=peak, version=torch.__version__,
+    t_tr = median_seconds(train, reps, 2)
+    print(json.dumps(dict(fwd_ms=1e3 * t_f, fwdbwd_ms=1e3 * t_fb, train_ms=1e3 * t_tr, peak_mb=peak, version=torch.__version__,
                           gpu=torch.cuda.get_device_name())))
 
 
@@ -74,8 +85,8 @@ def main():
     names = sys.argv[2:] or list(CONFIGS)
     out = "".join(subprocess.run([sys.argv[1], n], check=True, capture_output=True, text=True).stdout for n in names)
     print(out)
-    ours = {m.group(1): dict(fwd=float(m.group(2)), fwdbwd=float(m.group(3)), peak=float(m.group(4)))
-            for m in re.finditer(r"result name=(\w+) fwd_ms=([\d.]+) fwdbwd_ms=([\d.]+) peak_mb=([-\d.]+)", out)}
+    ours = {m.group(1): dict(fwd=float(m.group(2)), fwdbwd=float(m.group(3)), peak=float(m.group(4)), train=float(m.group(5)))
+            for m in re.finditer(r"result name=(\w+) fwd_ms=([\d.]+) fwdbwd_ms=([\d.]+) peak_mb=([-\d.]+) train_ms=([\d.]+)", out)}
     rows = []
     for n in names:
         if n not in CONFIGS:
@@ -85,11 +96,13 @@ def main():
     if not rows:
         return
     print(f"PyTorch {rows[0][1]['version']} + neuraloperator on {rows[0][1]['gpu']}; ratios are neuralop / PyTorch (lower is better)")
-    print(f"  {'':6}{'fwd ms':>10}{'torch':>10}{'ratio':>8}{'fwd+bwd ms':>13}{'torch':>10}{'ratio':>8}{'peak MB':>10}{'torch':>10}")
+    print(f"  {'':6}{'fwd ms':>10}{'torch':>10}{'ratio':>8}{'fwd+bwd ms':>13}{'torch':>10}{'ratio':>8}"
+          f"{'step ms':>10}{'torch':>10}{'ratio':>8}{'peak MB':>10}{'torch':>10}")
     for n, t in rows:
         o = ours[n]
         print(f"  {n:6}{o['fwd']:10.3f}{t['fwd_ms']:10.3f}{o['fwd'] / t['fwd_ms']:8.2f}{o['fwdbwd']:13.3f}{t['fwdbwd_ms']:10.3f}"
-              f"{o['fwdbwd'] / t['fwdbwd_ms']:8.2f}{o['peak']:10.1f}{t['peak_mb']:10.1f}")
+              f"{o['fwdbwd'] / t['fwdbwd_ms']:8.2f}{o['train']:10.3f}{t['train_ms']:10.3f}{o['train'] / t['train_ms']:8.2f}"
+              f"{o['peak']:10.1f}{t['peak_mb']:10.1f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 
 #include <neuralop/models/fno.hpp>
 #include <neuralop/nn/spectral_conv.hpp>
+#include <neuralop/optim/adamw.hpp>
 
 #include "../models/fno_golden.hpp"
 
@@ -103,6 +104,32 @@ TEST_CASE("cuda FNO 2-D with padding, group norm, pre-activation and identity sk
 }
 TEST_CASE("cuda TFNO 2-D (Tucker, factorized contraction): same init, output and every gradient as the cpu") {
   compare_backends<MakeTfno>(Shape<4>{2, 2, 32, 32});
+}
+
+TEST_CASE("cuda AdamW: three training steps of an FNO 2-D give the cpu's parameters") {
+  manual_seed(9);
+  auto mc = MakeFno<cpu>::make();
+  manual_seed(9);
+  auto md = MakeFno<cuda>::make();
+  optim::AdamW oc(mc->parameters(), {.lr = 1e-2, .weight_decay = 1e-4});
+  optim::AdamW od(md->parameters(), {.lr = 1e-2, .weight_decay = 1e-4});
+  const auto x = rand_cpu<float, 4>({2, 3, 32, 32}, 10), r = rand_cpu<float, 4>({2, 2, 32, 32}, 11);
+  for (int step = 0; step < 3; ++step) {
+    oc.zero_grad();
+    od.zero_grad();
+    Var<float, 4> yc = (*mc)(Var<float, 4>(x));
+    Var<float, 4, cuda> yd = (*md)(Var<float, 4, cuda>(dev(x)));
+    yc.backward(r);
+    yd.backward(dev(r));
+    oc.step();
+    od.step();
+  }
+  const auto a = md->named_parameters(), b = mc->named_parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(a[i].first);
+    CHECK(test::rel_l2(values_of(a[i].second->to_raw()), values_of(b[i].second->to_raw())) <= 1e-5);
+  }
 }
 
 TEST_CASE("cuda FNO 2-D: a steady-state training step allocates no device memory") {

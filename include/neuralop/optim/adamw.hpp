@@ -48,8 +48,8 @@ class AdamWSlot {
 //   p -= lr_t m / (sqrt(v) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)  (lr without correct_bias)
 //   p -= lr wd p                    (after the step, on the updated p, when wd > 0)
 // Scalars are rounded to T first, as torch's alpha/value arguments are.
-template <class T>
-void adamw_update(Tensor<T, 1>& p, const Tensor<T, 1>& g, Tensor<T, 1>& m, Tensor<T, 1>& v, std::int64_t t,
+template <class T, class B>
+void adamw_update(Tensor<T, 1, B>& p, const Tensor<T, 1, B>& g, Tensor<T, 1, B>& m, Tensor<T, 1, B>& v, std::int64_t t,
                   const AdamWOptions& o) {
   using RT = real_t<T>;
   const double b1 = o.betas[0], b2 = o.betas[1];
@@ -66,24 +66,24 @@ void adamw_update(Tensor<T, 1>& p, const Tensor<T, 1>& g, Tensor<T, 1>& m, Tenso
   if (o.weight_decay > 0.0) p.assign(p + T(RT(-o.lr * o.weight_decay)) * p);
 }
 
-template <class T, std::size_t R>
+template <class T, std::size_t R, class B>
 class AdamWSlotT final : public AdamWSlot {
  public:
-  explicit AdamWSlotT(nn::Parameter<T, R, cpu>* p) : p_(p) {}
+  explicit AdamWSlotT(nn::Parameter<T, R, B>* p) : p_(p) {}
 
   void step(const AdamWOptions& o) override {
     if (!p_->var.has_grad()) return;
-    const Tensor<T, R>& g = p_->var.grad();
+    const Tensor<T, R, B>& g = p_->var.grad();
     auto& p = p_->var.mutable_value();
     const Shape<1> flat{p.numel()};
     if (!m_.defined()) {
-      m_ = Tensor<T, 1>::zeros(flat);
-      v_ = Tensor<T, 1>::zeros(flat);
+      m_ = Tensor<T, 1, B>::zeros(flat);
+      v_ = Tensor<T, 1, B>::zeros(flat);
     }
     ++t_;
     // reshape shares storage: the update writes the parameter in place.
-    Tensor<T, 1> p1 = p.reshape(flat);
-    adamw_update<T>(p1, g.reshape(flat), m_, v_, t_, o);
+    Tensor<T, 1, B> p1 = p.reshape(flat);
+    adamw_update<T, B>(p1, g.reshape(flat), m_, v_, t_, o);
   }
   void zero_grad() override { p_->zero_grad(); }
   bool has_state() const override { return m_.defined(); }
@@ -107,42 +107,52 @@ class AdamWSlotT final : public AdamWSlot {
     check_state(s);
     t_ = s.at("step").as<std::int64_t>();
     const Shape<1> flat{p_->var.value().numel()};
-    m_ = s.at("exp_avg").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg']").reshape(flat);
-    v_ = s.at("exp_avg_sq").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg_sq']").reshape(flat);
+    m_ = s.at("exp_avg").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg']").template to<B>().reshape(flat);
+    v_ = s.at("exp_avg_sq").tensor().template to_tensor<T, R>(false, s.where() + "['exp_avg_sq']").template to<B>().reshape(flat);
   }
   void clear_state() override {
     t_ = 0;
-    m_ = Tensor<T, 1>();
-    v_ = Tensor<T, 1>();
+    m_ = Tensor<T, 1, B>();
+    v_ = Tensor<T, 1, B>();
   }
   std::string describe() const override {
     return neuralop::detail::cat("parameter of dtype ", dtype_name<T>(), " and shape ", format_shape(p_->var.shape()));
   }
 
  private:
-  nn::Parameter<T, R, cpu>* p_;
+  nn::Parameter<T, R, B>* p_;
   std::int64_t t_ = 0;
-  Tensor<T, 1> m_, v_;  // exp_avg, exp_avg_sq, flat; null until the first step with a gradient
+  Tensor<T, 1, B> m_, v_;  // exp_avg, exp_avg_sq, flat; null until the first step with a gradient
 };
 
-template <class T, std::size_t... Rs>
+template <class T, class B, std::size_t... Rs>
 std::unique_ptr<AdamWSlot> adamw_slot(nn::ParameterBase* p, std::index_sequence<Rs...>) {
   std::unique_ptr<AdamWSlot> out;
   auto try_rank = [&](auto rank) {
     constexpr std::size_t R = decltype(rank)::value;
-    if (auto* q = dynamic_cast<nn::Parameter<T, R, cpu>*>(p)) out = std::make_unique<AdamWSlotT<T, R>>(q);
+    if (auto* q = dynamic_cast<nn::Parameter<T, R, B>*>(p)) out = std::make_unique<AdamWSlotT<T, R, B>>(q);
     return out != nullptr;
   };
   (void)(try_rank(std::integral_constant<std::size_t, Rs>{}) || ...);
   return out;
 }
 
-inline std::unique_ptr<AdamWSlot> make_adamw_slot(nn::ParameterBase* p) {
+template <class B>
+std::unique_ptr<AdamWSlot> make_adamw_slot_on(nn::ParameterBase* p) {
   using Ranks = std::make_index_sequence<max_rank + 1>;
-  std::unique_ptr<AdamWSlot> s = adamw_slot<float>(p, Ranks{});
-  if (!s) s = adamw_slot<double>(p, Ranks{});
-  if (!s) s = adamw_slot<std::complex<float>>(p, Ranks{});
-  if (!s) s = adamw_slot<std::complex<double>>(p, Ranks{});
+  std::unique_ptr<AdamWSlot> s = adamw_slot<float, B>(p, Ranks{});
+  if (!s) s = adamw_slot<double, B>(p, Ranks{});
+  if (!s) s = adamw_slot<std::complex<float>, B>(p, Ranks{});
+  if (!s) s = adamw_slot<std::complex<double>, B>(p, Ranks{});
+  return s;
+}
+// cpu parameters always; cuda parameters where the cuda backend is compiled in (an nvcc
+// translation unit that included neuralop/cuda.hpp, necessarily before this header).
+inline std::unique_ptr<AdamWSlot> make_adamw_slot(nn::ParameterBase* p) {
+  std::unique_ptr<AdamWSlot> s = make_adamw_slot_on<cpu>(p);
+#if defined(NEURALOP_CUDA_DEFINITIONS) && NEURALOP_CUDA_DEFINITIONS
+  if (!s) s = make_adamw_slot_on<cuda>(p);
+#endif
   return s;
 }
 
@@ -166,7 +176,7 @@ class AdamW final : public Optimizer {
       auto s = detail::make_adamw_slot(params[i]);
       if (!s)
         throw_error<value_error>("AdamW: params[", i, "] (dtype ", io::name(params[i]->dtype()), ", shape ",
-                                 format_shape(params[i]->shape()), ") is not a cpu nn::Parameter of a floating type");
+                                 format_shape(params[i]->shape()), ") is not an nn::Parameter of a floating type on the cpu (or, in nvcc code, cuda) backend");
       slots_.push_back(std::move(s));
     }
   }

@@ -34,11 +34,14 @@ inline constexpr int packet_size = Eigen::internal::unpacket_traits<Packet<T>>::
 
 // Register blocking: MR rows x NP packets of accumulators, plus NP packets of B and one
 // broadcast, within the register file (32 vector registers with AVX-512, 16 otherwise).
-#if defined(EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS) && EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32
-inline constexpr int MR = 6, NP = 4;
+// Eigen defines the count as an expression ((2*sizeof(void*)) without AVX-512), which the
+// preprocessor cannot evaluate (-march without AVX-512, nvcc's host pass): a constant instead.
+#if defined(EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS)
+inline constexpr int vector_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
 #else
-inline constexpr int MR = 4, NP = 2;
+inline constexpr int vector_registers = 16;
 #endif
+inline constexpr int MR = vector_registers >= 32 ? 6 : 4, NP = vector_registers >= 32 ? 4 : 2;
 
 // What is added to alpha * op(A) * B before C is written: beta * C (beta 0: C is not read), a
 // bias per row of C (broadcast along the row), and an addend laid out like C. Pointers are at the
