@@ -51,9 +51,38 @@ template <Scalar V> NEURALOP_HD V conj(V a) {
   if constexpr (is_complex_v<V>) return std::conj(a);
   else return a;
 }
-template <Scalar V> NEURALOP_HD V exp(V a) { return std::exp(a); }
-template <Scalar V> NEURALOP_HD V log(V a) { return std::log(a); }
-template <Scalar V> NEURALOP_HD V sqrt(V a) { return std::sqrt(a); }
+#if defined(__CUDA_ARCH__)
+// libstdc++'s complex exp, log and sqrt are host functions: device versions with the same
+// principal branches.
+namespace device {
+template <class C>
+__device__ C cexp(C z) {
+  const auto m = std::exp(z.real());
+  return C(m * std::cos(z.imag()), m * std::sin(z.imag()));
+}
+template <class C>
+__device__ C clog(C z) {
+  return C(std::log(::hypot(z.real(), z.imag())), ::atan2(z.imag(), z.real()));
+}
+template <class C>
+__device__ C csqrt(C z) {
+  using R = typename C::value_type;
+  const R x = z.real(), y = z.imag();
+  if (x == R(0) && y == R(0)) return C(R(0), y);
+  const R t = std::sqrt((::hypot(x, y) + ::fabs(x)) / R(2));
+  if (x >= R(0)) return C(t, y / (R(2) * t));
+  return C(::fabs(y) / (R(2) * t), ::copysign(t, y));
+}
+}  // namespace device
+#define NEURALOP_DEVICE_COMPLEX(fn) \
+  if constexpr (is_complex_v<V>) return device::c##fn(a); else
+#else
+#define NEURALOP_DEVICE_COMPLEX(fn)
+#endif
+template <Scalar V> NEURALOP_HD V exp(V a) { NEURALOP_DEVICE_COMPLEX(exp) return std::exp(a); }
+template <Scalar V> NEURALOP_HD V log(V a) { NEURALOP_DEVICE_COMPLEX(log) return std::log(a); }
+template <Scalar V> NEURALOP_HD V sqrt(V a) { NEURALOP_DEVICE_COMPLEX(sqrt) return std::sqrt(a); }
+#undef NEURALOP_DEVICE_COMPLEX
 template <Scalar V> NEURALOP_HD V tanh(V a) { return std::tanh(a); }
 template <Scalar V> NEURALOP_HD V log1p(V a) { return std::log1p(a); }
 template <Scalar V>
