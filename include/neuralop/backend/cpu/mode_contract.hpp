@@ -16,6 +16,7 @@
 #include <Eigen/Core>
 
 #include "neuralop/backend/cpu/gemm_shape.hpp"
+#include "neuralop/backend/cpu/panel_gemm.hpp"
 #include "neuralop/backend/cpu/thread_pool.hpp"
 #include "neuralop/core/config.hpp"
 
@@ -23,11 +24,9 @@ namespace neuralop::cpu_detail {
 
 namespace modes {
 
-#if defined(EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS) && EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32
-inline constexpr int RA = 4, RB = 4;
-#else
-inline constexpr int RA = 2, RB = 2;
-#endif
+// RA x RB accumulators plus RA + RB operand packets within the register file (see
+// panel::vector_registers).
+inline constexpr int RA = panel::vector_registers >= 32 ? 4 : 2, RB = RA;
 
 template <class T>
 using Packet = typename Eigen::internal::packet_traits<T>::type;
