@@ -217,3 +217,39 @@ TEST_CASE("nested checkpoints give the plain gradients") {
   const auto a = run(false), b = run(true);
   for (std::size_t k = 0; k < a.size(); ++k) CHECK(bitwise_equal(a[k], b[k]));
 }
+
+TEST_CASE("grad-ready hooks fire once per pass, after a leaf's last contribution; never through a checkpoint") {
+  Generator g(3);
+  Var<double, 2> a(Tensor<double, 2>::normal({3, 4}, 0, 1, g), true), b(Tensor<double, 2>::normal({3, 4}, 0, 1, g), true);
+  Var<double, 2> unused(Tensor<double, 2>::normal({3, 4}, 0, 1, g), true);
+  std::vector<std::string> fired;
+  std::vector<double> a_grad_at_hook;
+  const auto ha = add_grad_ready_hook(a.slot(), [&] {
+    fired.push_back("a");
+    a_grad_at_hook = a.grad().to_vector();
+  });
+  const auto hb = add_grad_ready_hook(b.slot(), [&] { fired.push_back("b"); });
+  const auto hu = add_grad_ready_hook(unused.slot(), [&] { fired.push_back("unused"); });
+  // a feeds three nodes, the last of them (in backward order) the first one recorded.
+  auto loss = [&] {
+    Var<double, 2> u = a * a;
+    Var<double, 2> v = u * b + a;
+    return sum(Var<double, 2>(v * 2.0 + a));
+  };
+  loss().backward();
+  CHECK(fired == std::vector<std::string>{"b", "a"});
+  CHECK(a_grad_at_hook == a.grad().to_vector());  // nothing was added after the hook
+  fired.clear();
+  a.zero_grad();
+  loss().backward();  // once per pass
+  CHECK(fired.size() == 2);
+  // A pass through a checkpoint fires nothing (the recomputation adds to leaves inside the node).
+  fired.clear();
+  sum(checkpoint([&](const Var<double, 2>& x) { return Var<double, 2>(x * b); }, a)).backward();
+  CHECK(fired.empty());
+  remove_grad_ready_hook(a.slot(), ha);
+  remove_grad_ready_hook(b.slot(), hb);
+  remove_grad_ready_hook(unused.slot(), hu);
+  loss().backward();
+  CHECK(fired.empty());
+}

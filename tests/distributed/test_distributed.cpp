@@ -129,6 +129,57 @@ TEST_CASE("gradients are summed (or averaged) over the ranks, in several buckets
   }
 }
 
+TEST_CASE("with overlap_backward the buckets are sent during backward, with the same sums; a second backward then throws") {
+  nd::Communicator comm;
+  manual_seed(7);
+  FNO<2> model(tiny());
+  nd::DistributedDataParallel ddp(model, comm, {.bucket_bytes = 4096});
+  REQUIRE(ddp.n_buckets() > 2);
+  Generator g(11 + static_cast<std::uint64_t>(comm.rank()));  // different data per rank
+  const Var<float, 4> x(Tensor<float, 4>::normal({2, 1, 16, 16}, 0, 1, g));
+  const auto params = model.parameters();
+  for (int step = 0; step < 2; ++step) {
+    model.zero_grad();
+    ddp.before_forward();  // arms the grad-ready hooks, as the Trainer does
+    auto y = model(x);
+    sum(Var<float, 4>(y * y)).backward();
+    // The gradients are read by the hooks, not changed: the expected sums from them now.
+    std::vector<std::vector<float>> expect;
+    for (auto* p : params) {
+      REQUIRE(p->has_grad());
+      std::vector<float> v = host_bytes_as_floats(p, true);
+      comm.allreduce(std::span<float>(v));
+      expect.push_back(std::move(v));
+    }
+    ddp.synchronize_gradients();
+    // Every parameter is reached by backward: every bucket went out during it (one process
+    // has nothing to send).
+    CHECK(ddp.overlapped_buckets() == (comm.size() > 1 ? ddp.n_buckets() : 0));
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      const auto got = host_bytes_as_floats(params[k], true);
+      double worst = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - double(expect[k][i])));
+      CHECK(worst <= 1e-5 * (1 + std::abs(double(expect[k][0]))));
+    }
+  }
+  if (comm.size() > 1) {
+    // Two backward passes before synchronize_gradients: the first sent the buckets already.
+    ddp.before_forward();
+    auto y1 = model(x);
+    sum(Var<float, 4>(y1 * y1)).backward();
+    auto y2 = model(x);
+    CHECK_THROWS_WITH_AS(sum(Var<float, 4>(y2 * y2)).backward(), doctest::Contains("second backward pass"), value_error);
+    ddp.synchronize_gradients();  // completes what is in flight, on every rank alike
+  }
+  // Without overlap nothing is sent before synchronize_gradients().
+  nd::DistributedDataParallel plain(model, comm, {.bucket_bytes = 4096, .overlap_backward = false});
+  plain.before_forward();
+  auto y = model(x);
+  sum(Var<float, 4>(y * y)).backward();
+  plain.synchronize_gradients();
+  CHECK(plain.overlapped_buckets() == 0);
+}
+
 TEST_CASE("data-parallel training gives one process's loss trajectory with the same global batch") {
   nd::Communicator comm;
   // Any number of ranks (mpirun -np 3 works too): 4 samples per rank and batch, 2 batches.

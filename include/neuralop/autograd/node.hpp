@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,9 @@ struct VarImplBase {
   std::uint64_t seq = detail::next_sequence();
   bool requires_grad = false;
   bool retain_grad = false;
+  // Leaves only: called once per backward pass, right after the last node of that pass that
+  // can add to this leaf's gradient has run (see add_grad_ready_hook).
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> grad_ready_hooks;
 };
 
 template <class T, std::size_t R, class B>

@@ -1,18 +1,23 @@
 // DistributedDataParallel: torch's DDP over MPI for a Module. Parameters and buffers are
-// broadcast from rank 0 when it is made; after each backward the gradients are summed (or
-// averaged) over the ranks in buckets of ~25 MiB with non-blocking allreduces, the next bucket
-// being packed while the previous one is in flight. Pass it as TrainerOptions::data_parallel.
+// broadcast from rank 0 when it is made; the gradients are summed (or averaged) over the ranks in
+// buckets of ~25 MiB with non-blocking allreduces. With overlap_backward (the default) a bucket
+// is launched during the backward pass, as soon as the last gradient in it is final (autograd's
+// grad-ready hooks) and the buckets before it are launched; synchronize_gradients() launches
+// what is left and waits. Pass it as TrainerOptions::data_parallel.
 #pragma once
 
 #include "neuralop/distributed/mpi.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <vector>
 
+#include "neuralop/autograd/engine.hpp"
 #include "neuralop/distributed/communicator.hpp"
 #include "neuralop/io/dtype.hpp"
 #include "neuralop/nn/module.hpp"
@@ -31,6 +36,11 @@ struct DistributedDataParallelOptions {
   // Broadcast buffers (BatchNorm's running statistics) from rank 0 before every training
   // forward, as torch's broadcast_buffers=True; a model without buffers pays nothing.
   bool broadcast_buffers = true;
+  // Launch a bucket's allreduce during backward once its gradients are final (between
+  // before_forward() and synchronize_gradients(), as the Trainer calls them). Every backward must
+  // then be followed by synchronize_gradients(); to accumulate gradients over several backward
+  // passes, set false (everything is reduced in synchronize_gradients()).
+  bool overlap_backward = true;
 };
 
 class DistributedDataParallel final : public training::DataParallel {
@@ -46,7 +56,17 @@ class DistributedDataParallel final : public training::DataParallel {
     make_buckets();
     broadcast_state(params_);
     broadcast_state(buffers_);
+    if (o_.overlap_backward && size_ > 1)
+      for (std::size_t k = 0; k < params_.size(); ++k)
+        if (VarImplBase* leaf = params_[k]->autograd_leaf())
+          hooks_.emplace_back(leaf, add_grad_ready_hook(*leaf, [this, k] { on_ready(k); }));
   }
+  ~DistributedDataParallel() override {
+    for (auto& [leaf, id] : hooks_) remove_grad_ready_hook(*leaf, id);
+  }
+  // The hooks refer to this object.
+  DistributedDataParallel(const DistributedDataParallel&) = delete;
+  DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -55,6 +75,7 @@ class DistributedDataParallel final : public training::DataParallel {
 
   void before_forward() override {
     if (o_.broadcast_buffers && size_ > 1 && !buffers_.empty()) broadcast_state(buffers_);
+    if (!hooks_.empty() && !armed_) begin_step();
   }
 
   // Every rank's gradients become their sum (mean) over the ranks. A parameter that received no
@@ -88,6 +109,9 @@ class DistributedDataParallel final : public training::DataParallel {
     sync_steps_ = 0;
   }
   std::size_t n_buckets() const { return buckets_.size(); }
+  // Buckets whose allreduce the last synchronized step launched during backward (the rest were
+  // launched by synchronize_gradients()).
+  std::size_t overlapped_buckets() const { return overlapped_; }
 
  private:
   struct Bucket {
@@ -95,8 +119,9 @@ class DistributedDataParallel final : public training::DataParallel {
     std::size_t elem_bytes;
     std::vector<std::size_t> params;   // indices into params_
     std::vector<std::size_t> offsets;  // byte offsets in the bucket
-    std::size_t bytes = 0;
+    std::size_t bytes = 0;             // of the gradients; then one flag element per parameter
     std::vector<std::byte> buf;
+    std::size_t elements() const { return bytes / elem_bytes + params.size(); }
   };
 
   // The same number of parameters and bytes on every rank, or an error on every rank.
@@ -136,7 +161,14 @@ class DistributedDataParallel final : public training::DataParallel {
       }
       if (!cur.params.empty()) buckets_.push_back(std::move(cur));
     }
-    for (auto& b : buckets_) b.buf.resize(b.bytes);
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      auto& b = buckets_[i];
+      b.buf.resize(b.elements() * b.elem_bytes);
+      if (b.elements() > static_cast<std::size_t>(INT_MAX))
+        throw_error<value_error>("DistributedDataParallel: a bucket of ", b.elements(), " elements exceeds MPI's int count; lower bucket_bytes");
+      for (const std::size_t k : b.params) bucket_of_.push_back({k, i});
+    }
+    std::sort(bucket_of_.begin(), bucket_of_.end());
   }
 
   void broadcast_state(const std::vector<nn::ParameterBase*>& entries) {
@@ -158,56 +190,92 @@ class DistributedDataParallel final : public training::DataParallel {
       }
   }
 
-  void reduce_gradients() {
-    // Which parameters have a gradient on some rank.
-    has_.assign(params_.size(), 0);
-    for (std::size_t k = 0; k < params_.size(); ++k) has_[k] = params_[k]->has_grad() ? 1 : 0;
-    // The first collective of the step: it also waits for the slowest rank to finish backward.
-    const auto t0 = std::chrono::steady_clock::now();
-    comm_.allreduce(std::span<std::uint8_t>(has_), ReduceOp::max);
-    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // ---- one step's reduction
+  // Each bucket holds its parameters' gradients (zeros where a rank has none) followed by one
+  // flag per parameter (1 where this rank has a gradient): after the sum a parameter whose flag
+  // sum is 0 had no gradient on any rank and keeps none (the optimizer skips it on every rank
+  // alike); otherwise it takes the sum (or mean), counting zero for the ranks without one.
+  void begin_step() {
+    armed_ = true;
+    launched_ = 0;
+    overlapped_ = 0;
+    ready_.assign(params_.size(), 0);
+    ready_count_.assign(buckets_.size(), 0);
     requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
-    issued_.assign(buckets_.size(), 0);
-    // Pack bucket i while buckets < i are in flight (MPI_Testall drives their progress).
-    for (std::size_t i = 0; i < buckets_.size(); ++i) {
-      Bucket& b = buckets_[i];
-      bool any = false;
-      for (std::size_t j = 0; j < b.params.size(); ++j) {
-        const std::size_t k = b.params[j];
-        any = any || has_[k];
-        if (!has_[k]) continue;
-        auto* p = params_[k];
-        if (p->has_grad()) p->grad_to_host(b.buf.data() + b.offsets[j]);
-        else std::memset(b.buf.data() + b.offsets[j], 0, p->host_nbytes());
-      }
-      if (!any) continue;  // the same on every rank: has_ is global
-      issued_[i] = 1;
-      const std::size_t n = b.bytes / b.elem_bytes;
-      if (n > static_cast<std::size_t>(INT_MAX))
-        throw_error<value_error>("DistributedDataParallel: a bucket of ", n, " elements exceeds MPI's int count; lower bucket_bytes");
-      detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.buf.data(), static_cast<int>(n), b.type, MPI_SUM, comm_.native(), &requests_[i]),
-                        "MPI_Iallreduce");
+  }
+
+  // A grad-ready hook: parameter k's gradient is final for this backward pass.
+  void on_ready(std::size_t k) {
+    if (!armed_) return;
+    const std::size_t b = std::lower_bound(bucket_of_.begin(), bucket_of_.end(), std::pair<std::size_t, std::size_t>{k, 0})->second;
+    if (ready_[k]) {
+      if (b < launched_)
+        throw_error<value_error>("DistributedDataParallel: a second backward pass reached parameter ", k,
+                                 " after its gradient bucket was sent; with overlap_backward each backward must be followed "
+                                 "by synchronize_gradients() (set overlap_backward = false to accumulate gradients over "
+                                 "several backward passes)");
+      return;
+    }
+    ready_[k] = 1;
+    ++ready_count_[b];
+    while (launched_ < buckets_.size() && ready_count_[launched_] == buckets_[launched_].params.size()) {
+      launch(launched_++);
+      ++overlapped_;
+    }
+    int done = 0;  // drive the progress of what is in flight
+    if (launched_ > 0) MPI_Testall(static_cast<int>(launched_), requests_.data(), &done, MPI_STATUSES_IGNORE);
+  }
+
+  void launch(std::size_t i) {
+    Bucket& b = buckets_[i];
+    const std::size_t n_grad = b.bytes / b.elem_bytes;
+    for (std::size_t j = 0; j < b.params.size(); ++j) {
+      auto* p = params_[b.params[j]];
+      const bool has = p->has_grad();
+      if (has) p->grad_to_host(b.buf.data() + b.offsets[j]);
+      else std::memset(b.buf.data() + b.offsets[j], 0, p->host_nbytes());
+      if (b.type == MPI_FLOAT) reinterpret_cast<float*>(b.buf.data())[n_grad + j] = has ? 1.f : 0.f;
+      else reinterpret_cast<double*>(b.buf.data())[n_grad + j] = has ? 1.0 : 0.0;
+    }
+    detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.buf.data(), static_cast<int>(b.elements()), b.type, MPI_SUM, comm_.native(),
+                                     &requests_[i]),
+                      "MPI_Iallreduce");
+  }
+
+  void reduce_gradients() {
+    if (!armed_) begin_step();
+    armed_ = false;
+    overlapped_ = std::min(overlapped_, launched_);
+    // The rest, packed while the earlier buckets are in flight.
+    for (; launched_ < buckets_.size(); ++launched_) {
+      launch(launched_);
       int done = 0;
-      MPI_Testall(static_cast<int>(i + 1), requests_.data(), &done, MPI_STATUSES_IGNORE);
+      MPI_Testall(static_cast<int>(launched_ + 1), requests_.data(), &done, MPI_STATUSES_IGNORE);
     }
     const double scale = o_.reduction == GradientReduction::mean ? 1.0 / size_ : 1.0;
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
-      if (!issued_[i]) continue;  // no rank has a gradient in this bucket
-      // (MPI_Testall above may have completed it already: its request is then MPI_REQUEST_NULL,
-      // and MPI_Wait returns at once.)
+      // The first wait also waits for the slowest rank to end its backward pass.
+      const auto t0 = std::chrono::steady_clock::now();
+      // (MPI_Testall may have completed it already: its request is then MPI_REQUEST_NULL, and
+      // MPI_Wait returns at once.)
       detail::check_mpi(MPI_Wait(&requests_[i], MPI_STATUS_IGNORE), "MPI_Wait");
+      if (i == 0) wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       Bucket& b = buckets_[i];
+      const std::size_t n_grad = b.bytes / b.elem_bytes;
       if (scale != 1.0) {
         if (b.type == MPI_FLOAT) {
           auto* f = reinterpret_cast<float*>(b.buf.data());
-          for (std::size_t e = 0; e < b.bytes / sizeof(float); ++e) f[e] *= static_cast<float>(scale);
+          for (std::size_t e = 0; e < n_grad; ++e) f[e] *= static_cast<float>(scale);
         } else {
           auto* d = reinterpret_cast<double*>(b.buf.data());
-          for (std::size_t e = 0; e < b.bytes / sizeof(double); ++e) d[e] *= scale;
+          for (std::size_t e = 0; e < n_grad; ++e) d[e] *= scale;
         }
       }
-      for (std::size_t j = 0; j < b.params.size(); ++j)
-        if (has_[b.params[j]]) params_[b.params[j]]->grad_from_host(b.buf.data() + b.offsets[j]);
+      for (std::size_t j = 0; j < b.params.size(); ++j) {
+        const double ranks_with_grad = b.type == MPI_FLOAT ? double(reinterpret_cast<const float*>(b.buf.data())[n_grad + j])
+                                                           : reinterpret_cast<const double*>(b.buf.data())[n_grad + j];
+        if (ranks_with_grad > 0) params_[b.params[j]]->grad_from_host(b.buf.data() + b.offsets[j]);
+      }
     }
   }
 
@@ -217,8 +285,12 @@ class DistributedDataParallel final : public training::DataParallel {
   std::vector<nn::ParameterBase*> params_, buffers_;
   std::vector<Bucket> buckets_;
   std::vector<std::byte> state_buf_;
-  std::vector<std::uint8_t> has_;
-  std::vector<char> issued_;
+  std::vector<std::pair<std::size_t, std::size_t>> bucket_of_;  // (parameter, bucket), sorted
+  std::vector<std::pair<VarImplBase*, std::uint64_t>> hooks_;
+  bool armed_ = false;
+  std::size_t launched_ = 0, overlapped_ = 0;
+  std::vector<char> ready_;
+  std::vector<std::size_t> ready_count_;
   std::vector<MPI_Request> requests_;
   double sync_seconds_ = 0, wait_seconds_ = 0;
   std::int64_t sync_steps_ = 0;

@@ -43,6 +43,8 @@ class ParameterBase {
   virtual void grad_from_host(const void* /*src*/) {
     throw_error<value_error>("grad_from_host: this state entry has no gradient");
   }
+  // The autograd leaf whose gradient this entry holds (for add_grad_ready_hook), or null.
+  virtual VarImplBase* autograd_leaf() const { return nullptr; }
 };
 
 template <TensorScalar T, std::size_t R, class B = cpu>
@@ -88,6 +90,7 @@ class Parameter final : public ParameterBase {
     B::template copy_from_host<T>(g.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
     var.slot().grad = std::move(g);
   }
+  VarImplBase* autograd_leaf() const override { return &var.slot(); }
   // The Var, as expressions use it: y = x * p.
   operator const Var<T, R, B>&() const { return var; }  // NOLINT(google-explicit-constructor)
 };
