@@ -14,7 +14,7 @@ fi
 ninja -C "$build" tests/cuda/cuda_tests benchmarks/bench_fno_cuda
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 echo "== CUDA tests"
-"$build/tests/cuda/cuda_tests"
+NEURALOP_SOURCE_DIR="$PWD" "$build/tests/cuda/cuda_tests"
 if [ "$bench" -eq 1 ]; then
   echo "== bench_fno_cuda"
   if python3 -c "import torch, neuralop" 2>/dev/null; then

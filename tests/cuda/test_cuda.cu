@@ -97,7 +97,9 @@ TEST_CASE("cuda elementwise expressions: broadcasting, strided views, complex, m
   const auto vd = dev(v);
   CHECK(rel(Tensor<std::complex<double>, 2, cuda>(zd * conj(vd) + zd / (vd + 2.0)),
             Tensor<std::complex<double>, 2>(z * conj(v) + z / (v + 2.0))) < 1e-13);
-  CHECK(rel(Tensor<double, 2, cuda>(abs2(zd) + real(zd * vd)), Tensor<double, 2>(abs2(z) + real(z * v))) < 1e-13);
+  CHECK(rel(Tensor<double, 2, cuda>(abs2(zd) + real(zd * vd) + abs(zd)), Tensor<double, 2>(abs2(z) + real(z * v) + abs(z))) < 1e-13);
+  CHECK(rel(Tensor<std::complex<double>, 2, cuda>(exp(zd) + sqrt(zd) * log(vd + 3.0)),
+            Tensor<std::complex<double>, 2>(exp(z) + sqrt(z) * log(v + 3.0))) < 1e-13);
   // More than 2^31 elements would take the 64-bit path; the 32-bit one is what runs here.
   const auto big1 = rand_cpu<float, 1>({(1 << 22) + 3}, 7);
   CHECK(rel(Tensor<float, 1, cuda>(dev(big1) * 3.f - 1.f), Tensor<float, 1>(big1 * 3.f - 1.f)) < 1e-7);

@@ -4,6 +4,8 @@
 // run on the GPU with the cpu test's tolerances.
 #include "cuda_helpers.hpp"
 
+#include <cstdlib>
+
 #include <neuralop/models/fno.hpp>
 #include <neuralop/nn/spectral_conv.hpp>
 #include <neuralop/optim/adamw.hpp>
@@ -198,7 +200,9 @@ void check_golden_case(const std::string& name, const io::Value& c) {
 }  // namespace
 
 TEST_CASE("cuda: NeuralOperator's golden FNO and TFNO cases (1-D, 2-D, 3-D, real data) pass on the GPU") {
-  const auto golden = io::load_pt(std::string(NEURALOP_SOURCE_DIR) + "/tests/models/golden/fno.pt");
+  // The environment's NEURALOP_SOURCE_DIR first: the binary may run from another copy of the tree.
+  const char* env = std::getenv("NEURALOP_SOURCE_DIR");
+  const auto golden = io::load_pt(std::string(env ? env : NEURALOP_SOURCE_DIR) + "/tests/models/golden/fno.pt");
   int n = 0;
   for (const auto& [k, c] : golden.items()) {
     if (c.contains("complex")) continue;  // complex data: not yet run on cuda (docs/cuda.md)

@@ -90,6 +90,16 @@ template <Scalar V>
 NEURALOP_HD V abs(V a) {
   return std::abs(a);
 }
+// |z| of a complex z (std::abs on the host; libstdc++'s is a host function, so hypot on the device).
+template <Scalar V>
+  requires is_complex_v<V>
+NEURALOP_HD auto cabs(V z) {
+#if defined(__CUDA_ARCH__)
+  return ::hypot(z.real(), z.imag());
+#else
+  return std::abs(z);
+#endif
+}
 template <Scalar V> NEURALOP_HD V max(V a, V b) { return a < b ? b : a; }
 template <Scalar V> NEURALOP_HD V erf(V a) {
 #if NEURALOP_HAVE_PACKETS

@@ -225,7 +225,7 @@ struct Abs {
   template <class T> using result = real_t<T>;
   template <class T> static constexpr bool vectorizable = !is_complex_v<T> && m::packet_support<T>::abs;
   template <class X> NEURALOP_HD auto f(const X& x) const {
-    if constexpr (is_complex_v<X>) return std::abs(x);
+    if constexpr (is_complex_v<X>) return m::cabs(x);
     else return m::abs(x);
   }
   template <class X, class G> NEURALOP_HD X grad(const G& g, const X& x, const G& y) const {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "neuralop/backend/cpu/fft.hpp"
+#include "neuralop/backend/cuda/allocator.cuh"
 #include "neuralop/backend/cuda/runtime.cuh"
 #include "neuralop/core/error.hpp"
 
@@ -57,14 +58,20 @@ class CufftPlans {
       default: type = key.dbl ? CUFFT_Z2Z : CUFFT_C2C; break;
     }
     cufftHandle plan = 0;
-    check(cufftCreate(&plan), "cufftCreate");
-    std::size_t work = 0;
-    const cufftResult r = cufftMakePlanMany64(plan, int(n.size()), n.data(), inembed.data(), key.stride, key.idist,
-                                              onembed.data(), key.stride, key.odist, type, key.batch, &work);
-    if (r != CUFFT_SUCCESS) {
-      cufftDestroy(plan);
-      check(r, "cufftMakePlanMany64");
+    auto make = [&] {
+      check(cufftCreate(&plan), "cufftCreate");
+      std::size_t work = 0;
+      const cufftResult r = cufftMakePlanMany64(plan, int(n.size()), n.data(), inembed.data(), key.stride, key.idist,
+                                                onembed.data(), key.stride, key.odist, type, key.batch, &work);
+      if (r != CUFFT_SUCCESS) cufftDestroy(plan);
+      return r;
+    };
+    cufftResult r = make();
+    if (r == CUFFT_ALLOC_FAILED) {  // its work area did not fit beside our cached blocks: free them, retry
+      device_allocator().empty_cache();
+      r = make();
     }
+    check(r, "cufftMakePlanMany64");
     check(cufftSetStream(plan, stream()), "cufftSetStream");
     plans_.emplace(key, plan);
     return plan;
