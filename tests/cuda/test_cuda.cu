@@ -139,6 +139,22 @@ TEST_CASE("cuda fused elementwise backward with broadcast operands matches the c
   check_grads({4, 8, 64, 64}, {1, 1, 1, 1}, {4, 8, 64, 64});
 }
 
+TEST_CASE("cuda fused backward of complex expressions (conjugate Wirtinger gradients) matches the cpu") {
+  const auto z0 = rand_cpu<std::complex<float>, 3>({4, 5, 33}, 15), w0 = rand_cpu<std::complex<float>, 3>({1, 5, 1}, 16);
+  const auto r0 = rand_cpu<float, 3>({4, 5, 33}, 17);
+  auto run = [&](auto tag) {
+    using B = decltype(tag);
+    Var<std::complex<float>, 3, B> z(z0.template to<B>(), true), w(w0.template to<B>(), true);
+    Var<float, 3, B> y = real(z * conj(w)) * r0.template to<B>() + abs(z) + abs2(z * w);
+    sum(y).backward();
+    return std::pair{z.grad().template to<cpu>(), w.grad().template to<cpu>()};
+  };
+  const auto [gzc, gwc] = run(cpu{});
+  const auto [gzd, gwd] = run(cuda{});
+  CHECK(test::rel_l2(gzd.to_vector(), gzc.to_vector()) < 1e-5);
+  CHECK(test::rel_l2(gwd.to_vector(), gwc.to_vector()) < 1e-5);
+}
+
 TEST_CASE("cuda reductions: sum, mean and max over any axes match the cpu; max propagates NaN") {
   const auto x = rand_cpu<float, 4>({5, 6, 70, 90}, 20);
   const auto xd = dev(x);
