@@ -161,14 +161,14 @@ class DistributedDataParallel final : public training::DataParallel {
       }
       if (!cur.params.empty()) buckets_.push_back(std::move(cur));
     }
+    bucket_of_.assign(params_.size(), 0);
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
       auto& b = buckets_[i];
-      b.buf.resize(b.elements() * b.elem_bytes);
       if (b.elements() > static_cast<std::size_t>(INT_MAX))
         throw_error<value_error>("DistributedDataParallel: a bucket of ", b.elements(), " elements exceeds MPI's int count; lower bucket_bytes");
-      for (const std::size_t k : b.params) bucket_of_.push_back({k, i});
+      b.buf.resize(b.elements() * b.elem_bytes);
+      for (const std::size_t k : b.params) bucket_of_[k] = i;
     }
-    std::sort(bucket_of_.begin(), bucket_of_.end());
   }
 
   void broadcast_state(const std::vector<nn::ParameterBase*>& entries) {
@@ -207,7 +207,7 @@ class DistributedDataParallel final : public training::DataParallel {
   // A grad-ready hook: parameter k's gradient is final for this backward pass.
   void on_ready(std::size_t k) {
     if (!armed_) return;
-    const std::size_t b = std::lower_bound(bucket_of_.begin(), bucket_of_.end(), std::pair<std::size_t, std::size_t>{k, 0})->second;
+    const std::size_t b = bucket_of_[k];
     if (ready_[k]) {
       if (b < launched_)
         throw_error<value_error>("DistributedDataParallel: a second backward pass reached parameter ", k,
@@ -285,7 +285,7 @@ class DistributedDataParallel final : public training::DataParallel {
   std::vector<nn::ParameterBase*> params_, buffers_;
   std::vector<Bucket> buckets_;
   std::vector<std::byte> state_buf_;
-  std::vector<std::pair<std::size_t, std::size_t>> bucket_of_;  // (parameter, bucket), sorted
+  std::vector<std::size_t> bucket_of_;  // the bucket of each parameter
   std::vector<std::pair<VarImplBase*, std::uint64_t>> hooks_;
   bool armed_ = false;
   std::size_t launched_ = 0, overlapped_ = 0;
