@@ -186,6 +186,22 @@ TEST_CASE("UnitGaussianNormalizer state_dict: buffers mean and std, absent until
   io::load_state_dict(m, path);
   check_equal(m.mean(), io::Value(n.mean()));
   check_equal(m.std(), io::Value(n.std()));
+  // The buffers' backend-memory copies (host memory on cpu), as NCCL data-parallel training
+  // moves a model's buffers.
+  {
+    const auto nb = n.named_buffers(), mb = m.named_buffers();
+    REQUIRE(nb.size() == 2);
+    REQUIRE(mb.size() == 2);
+    CHECK(std::string(nb[0].second->backend_name()) == "cpu");
+    std::vector<float> v(nb[0].second->host_nbytes() / sizeof(float)), w(v.size());
+    REQUIRE(v.size() == 2);
+    nb[0].second->value_to_backend(v.data());
+    nb[0].second->value_to_host(w.data());
+    CHECK(v == w);
+    v = {7.f, -7.f};
+    mb[0].second->value_from_backend(v.data());
+    CHECK(m.mean().to_vector() == v);
+  }
   io::StateDict bad;
   bad.set("mean", Tensor<float, 4>::zeros({1, 2, 1, 1}));
   CHECK(test::error_message<value_error>([&] { m.load_state_dict(bad); }).find("'std'") != std::string::npos);

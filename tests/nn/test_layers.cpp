@@ -1,10 +1,15 @@
 // FNO building blocks against neuraloperator 2.0.0 / torch (tools/reference/make_layers_golden.py):
 // normalization layers (InstanceNorm, GroupNorm, BatchNorm train/eval with running statistics,
 // AdaIN), resample (linear, bicubic, spectral), LinearChannelMLP, GridEmbedding2D,
-// SinusoidalEmbedding; DomainPadding, dropout and ScalingFactor rules; bad-input errors.
+// SinusoidalEmbedding; DomainPadding, dropout and ScalingFactor rules; bad-input errors; the
+// parameters' and buffers' backend-memory copies (what NCCL data-parallel training moves).
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <complex>
+#include <cstddef>
+#include <string>
+#include <vector>
 
 #include "../helpers.hpp"
 #include "neuralop/io/io.hpp"
@@ -336,4 +341,50 @@ TEST_CASE("Gradients of the new layers against finite differences (double)") {
   GRADCHECK([&](auto& v) { return gn(v); }, x2);
   nn::DomainPadding<2, double> pad({0.25});
   GRADCHECK([&](auto& v) { return pad.unpad(pad.pad(v)); }, x2);
+}
+
+TEST_CASE("ParameterBase's backend-memory copies: on cpu they move the host bytes; gradients are replaced, not aliased") {
+  using C = std::complex<float>;
+  nn::Parameter<C, 2> p(Tensor<C, 2>::from_data({2, 2}, {C(1, 2), C(3, 4), C(5, 6), C(7, 8)}));
+  nn::ParameterBase& b = p;
+  CHECK(std::string(b.backend_name()) == "cpu");
+  REQUIRE(b.host_nbytes() == 4 * sizeof(C));
+  std::vector<C> v(4);
+  b.value_to_backend(v.data());
+  CHECK(v == p.var.value().to_vector());
+  const std::vector<C> w = {C(-1, 0), C(0, -2), C(9, 9), C(0.5f, 0.25f)};
+  b.value_from_backend(w.data());
+  CHECK(p.var.value().to_vector() == w);
+  // No gradient yet: nothing to copy out.
+  CHECK_FALSE(b.has_grad());
+  CHECK_THROWS_AS(b.grad_to_backend(v.data()), autograd_error);
+  b.grad_from_backend(w.data());
+  REQUIRE(b.has_grad());
+  CHECK(p.var.grad().to_vector() == w);
+  // The copy is the parameter's own: changing the source afterwards changes nothing.
+  std::vector<C> g = {C(2, 0), C(0, 2), C(-2, 0), C(0, -2)};
+  b.grad_from_backend(g.data());
+  g[0] = C(100, 100);
+  std::vector<C> out(4);
+  b.grad_to_backend(out.data());
+  CHECK(out[0] == C(2, 0));
+  CHECK(out[3] == C(0, -2));
+  CHECK(b.grad_raw()->to_vector<C>() == out);
+
+  // Buffers: BatchNorm's running statistics (a tensor Buffer) and its step counter (host int64).
+  nn::BatchNorm<float> bn(3);
+  const auto buffers = bn.named_buffers();
+  REQUIRE(buffers.size() == 3);
+  for (const auto& entry : buffers) {
+    CAPTURE(entry.first);
+    nn::ParameterBase* e = entry.second;
+    CHECK(std::string(e->backend_name()) == "cpu");
+    std::vector<std::byte> in(e->host_nbytes()), back(e->host_nbytes()), host(e->host_nbytes());
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = std::byte(i % 7 == 3 ? 0x3f : 0x01);
+    e->value_from_backend(in.data());
+    e->value_to_backend(back.data());
+    e->value_to_host(host.data());
+    CHECK(back == in);
+    CHECK(host == in);
+  }
 }

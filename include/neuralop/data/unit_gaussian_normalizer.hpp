@@ -46,6 +46,13 @@ class StatBuffer final : public nn::ParameterBase {
   void value_from_host(const void* src) override {
     if (value.defined()) B::template copy_from_host<T>(value.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
   }
+  const char* backend_name() const override { return B::name; }
+  void value_to_backend(void* dst) const override {
+    if (value.defined()) B::template copy<T>(static_cast<T*>(dst), value.data(), static_cast<std::size_t>(numel()));
+  }
+  void value_from_backend(const void* src) override {
+    if (value.defined()) B::template copy<T>(value.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
+  }
 };
 
 // Which axes of a rank-R tensor a normalizer reduces over (NeuralOperator's `dim`; unset = all).

@@ -43,6 +43,13 @@ class Buffer final : public ParameterBase {
   void value_from_host(const void* src) override {
     B::template copy_from_host<T>(value.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
   }
+  const char* backend_name() const override { return B::name; }
+  void value_to_backend(void* dst) const override {
+    B::template copy<T>(static_cast<T*>(dst), value.data(), static_cast<std::size_t>(numel()));
+  }
+  void value_from_backend(const void* src) override {
+    B::template copy<T>(value.data(), static_cast<const T*>(src), static_cast<std::size_t>(numel()));
+  }
 };
 
 // torch's int64 scalar counter buffer (BatchNorm's num_batches_tracked).
