@@ -1,12 +1,16 @@
 // Data-parallel training over MPI, run with 1 and 2 processes: the communicator's collectives,
 // parameters broadcast from rank 0, gradients summed (averaged) over the ranks including
 // parameters that only some ranks reached, and a training run whose loss trajectory, metrics and
-// final parameters match one process training on the same global batch.
+// final parameters match one process training on the same global batch. The broadcast and
+// gradient cases also run over a transport in the parameters' backend memory (the shape of
+// NcclDataParallel's, which needs a GPU), checking the order of calls it is promised.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,92 @@ std::vector<float> host_bytes_as_floats(nn::ParameterBase* p, bool grad) {
   if (grad) p->grad_to_host(v.data());
   else p->value_to_host(v.data());
   return v;
+}
+
+// A GradientTransport as NcclDataParallel's, over the backend-memory copies of ParameterBase (host
+// memory for cpu parameters): it holds every entry (their values go through its broadcast), and
+// sums with blocking MPI allreduces. It checks that buckets are packed and started in order, and
+// finished once after all of them.
+class BackendMemoryTransport final : public nd::GradientTransport {
+ public:
+  BackendMemoryTransport(nd::Communicator comm, nd::GradientReduction r) : comm_(comm), mean_(r == nd::GradientReduction::mean) {}
+  static inline int broadcasts = 0, finishes = 0;
+
+  void make_buckets(std::span<const BucketShape> shapes) override {
+    for (const auto& s : shapes)
+      buckets_.push_back({s.dbl, s.n_grad, std::vector<double>(s.n_grad + s.n_params),
+                          std::vector<std::byte>(s.n_grad * (s.dbl ? sizeof(double) : sizeof(float)))});
+  }
+  void pack(std::size_t i, std::size_t offset, const nn::ParameterBase* p, std::size_t bytes) override {
+    REQUIRE(i == started_);
+    std::vector<std::byte>& mem = buckets_[i].mem;
+    REQUIRE(offset + bytes <= mem.size());
+    if (p) p->grad_to_backend(mem.data() + offset);
+    else std::fill_n(mem.data() + offset, bytes, std::byte{0});
+  }
+  void start(std::size_t i, std::span<const std::uint8_t> has_grad) override {
+    REQUIRE(i == started_++);
+    Bucket& b = buckets_[i];
+    for (std::size_t e = 0; e < b.n_grad; ++e) b.sum[e] = read(i, e);
+    for (std::size_t j = 0; j < has_grad.size(); ++j) b.sum[b.n_grad + j] = has_grad[j];
+    comm_.allreduce(std::span<double>(b.sum));
+  }
+  double finish() override {
+    REQUIRE(started_ == buckets_.size());
+    started_ = 0;
+    ++finishes;
+    for (std::size_t i = 0; i < buckets_.size(); ++i)
+      for (std::size_t e = 0; e < buckets_[i].n_grad; ++e) write(i, e, buckets_[i].sum[e] / (mean_ ? comm_.size() : 1));
+    return 0;
+  }
+  bool reached(std::size_t i, std::size_t j) const override { return buckets_[i].sum[buckets_[i].n_grad + j] > 0; }
+  void unpack(std::size_t i, std::size_t offset, nn::ParameterBase& p) override { p.grad_from_backend(buckets_[i].mem.data() + offset); }
+  bool holds(const nn::ParameterBase& p) const override { return std::string(p.backend_name()) == "cpu"; }
+  void broadcast(std::span<nn::ParameterBase* const> entries) override {
+    ++broadcasts;
+    std::size_t total = 0;
+    for (auto* p : entries) total += p->host_nbytes();
+    std::vector<std::byte> buf(total);
+    std::size_t off = 0;
+    for (auto* p : entries) {
+      if (comm_.rank() == 0) p->value_to_backend(buf.data() + off);
+      off += p->host_nbytes();
+    }
+    comm_.broadcast(std::span<std::byte>(buf), 0);
+    off = 0;
+    for (auto* p : entries) {
+      if (comm_.rank() != 0) p->value_from_backend(buf.data() + off);
+      off += p->host_nbytes();
+    }
+  }
+
+ private:
+  struct Bucket {
+    bool dbl;
+    std::size_t n_grad;
+    std::vector<double> sum;  // the gradients, then the flags, summed in double
+    std::vector<std::byte> mem;
+  };
+  double read(std::size_t i, std::size_t e) const {
+    const std::byte* m = buckets_[i].mem.data();
+    return buckets_[i].dbl ? reinterpret_cast<const double*>(m)[e] : double(reinterpret_cast<const float*>(m)[e]);
+  }
+  void write(std::size_t i, std::size_t e, double v) {
+    std::byte* m = buckets_[i].mem.data();
+    if (buckets_[i].dbl) reinterpret_cast<double*>(m)[e] = v;
+    else reinterpret_cast<float*>(m)[e] = static_cast<float>(v);
+  }
+  nd::Communicator comm_;
+  bool mean_;
+  std::size_t started_ = 0;
+  std::vector<Bucket> buckets_;
+};
+
+// A DistributedDataParallel over MPI (the default) or over BackendMemoryTransport.
+void make_ddp(std::optional<nd::DistributedDataParallel>& ddp, bool backend_memory, const nn::Module& model, nd::Communicator comm,
+              nd::DistributedDataParallelOptions o = {}) {
+  if (backend_memory) ddp.emplace(model, comm, o, std::make_unique<BackendMemoryTransport>(comm, o.reduction));
+  else ddp.emplace(model, comm, o);
 }
 
 // The same data on every rank (seeded).
@@ -77,26 +167,37 @@ TEST_CASE("training_shard splits the global batch and names a batch that does no
 
 TEST_CASE("DistributedDataParallel broadcasts rank 0's parameters") {
   nd::Communicator comm;
-  manual_seed(100 + static_cast<std::uint64_t>(comm.rank()));  // different initial weights per rank
-  FNO<2> model(tiny());
-  nd::DistributedDataParallel ddp(model, comm);
-  for (auto* p : model.parameters()) {
-    const auto v = host_bytes_as_floats(p, false);
-    std::vector<float> lo = v, hi = v;
-    comm.allreduce(std::span<float>(lo), nd::ReduceOp::min);
-    comm.allreduce(std::span<float>(hi), nd::ReduceOp::max);
-    CHECK(lo == hi);
+  for (const bool backend_memory : {false, true}) {
+    CAPTURE(backend_memory);
+    manual_seed(100 + static_cast<std::uint64_t>(comm.rank()));  // different initial weights per rank
+    FNO<2> model(tiny());
+    const int broadcasts = BackendMemoryTransport::broadcasts;
+    std::optional<nd::DistributedDataParallel> ddp;
+    make_ddp(ddp, backend_memory, model, comm);
+    // The transport that holds the parameters broadcasts them (one process: nothing to send).
+    CHECK(BackendMemoryTransport::broadcasts - broadcasts == (backend_memory && comm.size() > 1 ? 1 : 0));
+    for (auto* p : model.parameters()) {
+      const auto v = host_bytes_as_floats(p, false);
+      std::vector<float> lo = v, hi = v;
+      comm.allreduce(std::span<float>(lo), nd::ReduceOp::min);
+      comm.allreduce(std::span<float>(hi), nd::ReduceOp::max);
+      CHECK(lo == hi);
+    }
   }
 }
 
 TEST_CASE("gradients are summed (or averaged) over the ranks, in several buckets, with parameters some ranks did not reach") {
   nd::Communicator comm;
-  for (const auto reduction : {nd::GradientReduction::sum, nd::GradientReduction::mean}) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool backend_memory = variant >= 2;
+    const auto reduction = variant % 2 ? nd::GradientReduction::mean : nd::GradientReduction::sum;
+    CAPTURE(backend_memory);
     manual_seed(7);
     FNO<2> model(tiny());
     // A small bucket size: several buckets, each in flight while the next is packed.
-    nd::DistributedDataParallel ddp(model, comm, {.bucket_bytes = 4096, .reduction = reduction});
-    CHECK(ddp.n_buckets() > 2);
+    std::optional<nd::DistributedDataParallel> ddp;
+    make_ddp(ddp, backend_memory, model, comm, {.bucket_bytes = 4096, .reduction = reduction});
+    CHECK(ddp->n_buckets() > 2);
     Generator g(11 + static_cast<std::uint64_t>(comm.rank()));  // different data per rank
     const Var<float, 4> x(Tensor<float, 4>::normal({2, 1, 16, 16}, 0, 1, g));
     auto y = model(x);
@@ -112,8 +213,8 @@ TEST_CASE("gradients are summed (or averaged) over the ranks, in several buckets
         for (auto& e : v) e /= static_cast<float>(comm.size());
       expect.push_back(std::move(v));
     }
-    ddp.synchronize_gradients();
-    CHECK(ddp.sync_steps() == 1);
+    ddp->synchronize_gradients();
+    CHECK(ddp->sync_steps() == 1);
     for (std::size_t k = 0; k < params.size(); ++k) {
       if (comm.size() == 1 && k == 0) {
         CHECK_FALSE(params[k]->has_grad());  // no rank reached it: it keeps no gradient
@@ -131,53 +232,62 @@ TEST_CASE("gradients are summed (or averaged) over the ranks, in several buckets
 
 TEST_CASE("with overlap_backward the buckets are sent during backward, with the same sums; a second backward then throws") {
   nd::Communicator comm;
-  manual_seed(7);
-  FNO<2> model(tiny());
-  nd::DistributedDataParallel ddp(model, comm, {.bucket_bytes = 4096});
-  REQUIRE(ddp.n_buckets() > 2);
-  Generator g(11 + static_cast<std::uint64_t>(comm.rank()));  // different data per rank
-  const Var<float, 4> x(Tensor<float, 4>::normal({2, 1, 16, 16}, 0, 1, g));
-  const auto params = model.parameters();
-  for (int step = 0; step < 2; ++step) {
-    model.zero_grad();
-    ddp.before_forward();  // arms the grad-ready hooks, as the Trainer does
+  for (const bool backend_memory : {false, true}) {
+    CAPTURE(backend_memory);
+    manual_seed(7);
+    FNO<2> model(tiny());
+    std::optional<nd::DistributedDataParallel> holder;
+    make_ddp(holder, backend_memory, model, comm, {.bucket_bytes = 4096});
+    nd::DistributedDataParallel& ddp = *holder;
+    const int finishes = BackendMemoryTransport::finishes;
+    REQUIRE(ddp.n_buckets() > 2);
+    Generator g(11 + static_cast<std::uint64_t>(comm.rank()));  // different data per rank
+    const Var<float, 4> x(Tensor<float, 4>::normal({2, 1, 16, 16}, 0, 1, g));
+    const auto params = model.parameters();
+    for (int step = 0; step < 2; ++step) {
+      model.zero_grad();
+      ddp.before_forward();  // arms the grad-ready hooks, as the Trainer does
+      auto y = model(x);
+      sum(Var<float, 4>(y * y)).backward();
+      // The gradients are read by the hooks, not changed: the expected sums from them now.
+      std::vector<std::vector<float>> expect;
+      for (auto* p : params) {
+        REQUIRE(p->has_grad());
+        std::vector<float> v = host_bytes_as_floats(p, true);
+        comm.allreduce(std::span<float>(v));
+        expect.push_back(std::move(v));
+      }
+      ddp.synchronize_gradients();
+      // Every parameter is reached by backward: every bucket went out during it (one process
+      // has nothing to send).
+      CHECK(ddp.overlapped_buckets() == (comm.size() > 1 ? ddp.n_buckets() : 0));
+      for (std::size_t k = 0; k < params.size(); ++k) {
+        const auto got = host_bytes_as_floats(params[k], true);
+        double worst = 0;
+        for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - double(expect[k][i])));
+        CHECK(worst <= 1e-5 * (1 + std::abs(double(expect[k][0]))));
+      }
+    }
+    if (comm.size() > 1) {
+      // Two backward passes before synchronize_gradients: the first sent the buckets already.
+      ddp.before_forward();
+      auto y1 = model(x);
+      sum(Var<float, 4>(y1 * y1)).backward();
+      auto y2 = model(x);
+      CHECK_THROWS_WITH_AS(sum(Var<float, 4>(y2 * y2)).backward(), doctest::Contains("second backward pass"), value_error);
+      ddp.synchronize_gradients();  // completes what is in flight, on every rank alike
+    }
+    // One finish() per synchronized step with more than one process (3 of them).
+    CHECK(BackendMemoryTransport::finishes - finishes == (backend_memory && comm.size() > 1 ? 3 : 0));
+    // Without overlap nothing is sent before synchronize_gradients().
+    std::optional<nd::DistributedDataParallel> plain;
+    make_ddp(plain, backend_memory, model, comm, {.bucket_bytes = 4096, .overlap_backward = false});
+    plain->before_forward();
     auto y = model(x);
     sum(Var<float, 4>(y * y)).backward();
-    // The gradients are read by the hooks, not changed: the expected sums from them now.
-    std::vector<std::vector<float>> expect;
-    for (auto* p : params) {
-      REQUIRE(p->has_grad());
-      std::vector<float> v = host_bytes_as_floats(p, true);
-      comm.allreduce(std::span<float>(v));
-      expect.push_back(std::move(v));
-    }
-    ddp.synchronize_gradients();
-    // Every parameter is reached by backward: every bucket went out during it (one process
-    // has nothing to send).
-    CHECK(ddp.overlapped_buckets() == (comm.size() > 1 ? ddp.n_buckets() : 0));
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      const auto got = host_bytes_as_floats(params[k], true);
-      double worst = 0;
-      for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - double(expect[k][i])));
-      CHECK(worst <= 1e-5 * (1 + std::abs(double(expect[k][0]))));
-    }
+    plain->synchronize_gradients();
+    CHECK(plain->overlapped_buckets() == 0);
   }
-  if (comm.size() > 1) {
-    // Two backward passes before synchronize_gradients: the first sent the buckets already.
-    ddp.before_forward();
-    auto y1 = model(x);
-    sum(Var<float, 4>(y1 * y1)).backward();
-    auto y2 = model(x);
-    CHECK_THROWS_WITH_AS(sum(Var<float, 4>(y2 * y2)).backward(), doctest::Contains("second backward pass"), value_error);
-    ddp.synchronize_gradients();  // completes what is in flight, on every rank alike
-  }
-  // Without overlap nothing is sent before synchronize_gradients().
-  nd::DistributedDataParallel plain(model, comm, {.bucket_bytes = 4096, .overlap_backward = false});
-  plain.before_forward();
-  auto y = model(x);
-  sum(Var<float, 4>(y * y)).backward();
-  plain.synchronize_gradients();
-  CHECK(plain.overlapped_buckets() == 0);
 }
 
 TEST_CASE("data-parallel training gives one process's loss trajectory with the same global batch") {

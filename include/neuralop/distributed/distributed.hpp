@@ -7,5 +7,6 @@
 #include "neuralop/distributed/communicator.hpp"
 #include "neuralop/distributed/distributed_data_parallel.hpp"
 #include "neuralop/distributed/environment.hpp"
+#include "neuralop/distributed/gradient_transport.hpp"
 #include "neuralop/distributed/run_or_abort.hpp"
 #include "neuralop/distributed/shard.hpp"

@@ -3,32 +3,29 @@
 // buckets of ~25 MiB with non-blocking allreduces. With overlap_backward (the default) a bucket
 // is launched during the backward pass, as soon as the last gradient in it is final (autograd's
 // grad-ready hooks) and the buckets before it are launched; synchronize_gradients() launches
-// what is left and waits. Pass it as TrainerOptions::data_parallel.
+// what is left and waits. Pass it as TrainerOptions::data_parallel. The buckets move through a
+// GradientTransport: MPI over host memory here, NCCL over device memory in NcclDataParallel
+// (distributed/nccl_data_parallel.hpp).
 #pragma once
 
 #include "neuralop/distributed/mpi.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "neuralop/autograd/engine.hpp"
 #include "neuralop/distributed/communicator.hpp"
+#include "neuralop/distributed/gradient_transport.hpp"
 #include "neuralop/io/dtype.hpp"
 #include "neuralop/nn/module.hpp"
 #include "neuralop/training/data_parallel.hpp"
 
 namespace neuralop::distributed {
-
-// sum: the gradient of the sum of the ranks' losses. NeuralOperator's losses sum over the
-// samples of a batch, so this is the single-process gradient of the global batch (the default).
-// mean: divided by the number of ranks, as torch's DDP does (for losses that average).
-enum class GradientReduction { sum, mean };
 
 struct DistributedDataParallelOptions {
   std::size_t bucket_bytes = std::size_t{25} << 20;  // torch's bucket_cap_mb = 25
@@ -43,12 +40,17 @@ struct DistributedDataParallelOptions {
   bool overlap_backward = true;
 };
 
-class DistributedDataParallel final : public training::DataParallel {
+class DistributedDataParallel : public training::DataParallel {
  public:
   // `model` must stay alive and keep its parameters (registration order is the same on every
   // rank: the same model type and options). Collective: every rank of comm makes one.
   explicit DistributedDataParallel(const nn::Module& model, Communicator comm = {}, DistributedDataParallelOptions options = {})
-      : comm_(comm), o_(options), rank_(comm.rank()), size_(comm.size()) {
+      : DistributedDataParallel(model, comm, options, std::make_unique<MpiTransport>(comm, options.reduction)) {}
+  // The same over another transport (NcclDataParallel's).
+  DistributedDataParallel(const nn::Module& model, Communicator comm, DistributedDataParallelOptions options,
+                          std::unique_ptr<GradientTransport> transport)
+      : comm_(comm), o_(options), rank_(comm.rank()), size_(comm.size()), transport_(std::move(transport)) {
+    if (!transport_) throw_error<value_error>("DistributedDataParallel: no gradient transport given");
     if (o_.bucket_bytes == 0) throw_error<value_error>("DistributedDataParallel: bucket_bytes must be positive");
     for (auto& [n, p] : model.named_parameters()) params_.push_back(p);
     for (auto& [n, b] : model.named_buffers()) buffers_.push_back(b);
@@ -113,15 +115,16 @@ class DistributedDataParallel final : public training::DataParallel {
   // launched by synchronize_gradients()).
   std::size_t overlapped_buckets() const { return overlapped_; }
 
+ protected:
+  const GradientTransport& transport() const { return *transport_; }
+
  private:
+  // The layout of one bucket in the transport's buffer (see GradientTransport).
   struct Bucket {
-    MPI_Datatype type;
-    std::size_t elem_bytes;
+    bool dbl;
     std::vector<std::size_t> params;   // indices into params_
     std::vector<std::size_t> offsets;  // byte offsets in the bucket
     std::size_t bytes = 0;             // of the gradients; then one flag element per parameter
-    std::vector<std::byte> buf;
-    std::size_t elements() const { return bytes / elem_bytes + params.size(); }
   };
 
   // The same number of parameters and bytes on every rank, or an error on every rank.
@@ -141,7 +144,7 @@ class DistributedDataParallel final : public training::DataParallel {
   void make_buckets() {
     for (int pass = 0; pass < 2; ++pass) {
       const bool dbl = pass == 1;
-      Bucket cur{dbl ? MPI_DOUBLE : MPI_FLOAT, dbl ? sizeof(double) : sizeof(float), {}, {}, 0, {}};
+      Bucket cur{dbl, {}, {}, 0};
       for (std::size_t k = params_.size(); k-- > 0;) {
         const io::DType t = params_[k]->dtype();
         const bool is_dbl = t == io::DType::float64 || t == io::DType::complex128;
@@ -153,7 +156,7 @@ class DistributedDataParallel final : public training::DataParallel {
         const std::size_t nb = params_[k]->host_nbytes();
         if (!cur.params.empty() && cur.bytes + nb > o_.bucket_bytes) {
           buckets_.push_back(std::move(cur));
-          cur = Bucket{dbl ? MPI_DOUBLE : MPI_FLOAT, dbl ? sizeof(double) : sizeof(float), {}, {}, 0, {}};
+          cur = Bucket{dbl, {}, {}, 0};
         }
         cur.params.push_back(k);
         cur.offsets.push_back(cur.bytes);
@@ -162,17 +165,22 @@ class DistributedDataParallel final : public training::DataParallel {
       if (!cur.params.empty()) buckets_.push_back(std::move(cur));
     }
     bucket_of_.assign(params_.size(), 0);
+    std::vector<GradientTransport::BucketShape> shapes;
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
-      auto& b = buckets_[i];
-      if (b.elements() > static_cast<std::size_t>(INT_MAX))
-        throw_error<value_error>("DistributedDataParallel: a bucket of ", b.elements(), " elements exceeds MPI's int count; lower bucket_bytes");
-      b.buf.resize(b.elements() * b.elem_bytes);
+      const auto& b = buckets_[i];
+      shapes.push_back({b.dbl, b.bytes / (b.dbl ? sizeof(double) : sizeof(float)), b.params.size()});
       for (const std::size_t k : b.params) bucket_of_[k] = i;
     }
+    transport_->make_buckets(shapes);
   }
 
-  void broadcast_state(const std::vector<nn::ParameterBase*>& entries) {
-    if (size_ == 1 || entries.empty()) return;
+  // The entries the transport holds go through it; the others through host memory over MPI.
+  void broadcast_state(const std::vector<nn::ParameterBase*>& all) {
+    if (size_ == 1 || all.empty()) return;
+    std::vector<nn::ParameterBase*> entries, held;
+    for (auto* p : all) (transport_->holds(*p) ? held : entries).push_back(p);
+    if (!held.empty()) transport_->broadcast(held);
+    if (entries.empty()) return;
     std::size_t total = 0;
     for (auto* p : entries) total += p->host_nbytes();
     state_buf_.resize(total);
@@ -201,7 +209,6 @@ class DistributedDataParallel final : public training::DataParallel {
     overlapped_ = 0;
     ready_.assign(params_.size(), 0);
     ready_count_.assign(buckets_.size(), 0);
-    requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
   }
 
   // A grad-ready hook: parameter k's gradient is final for this backward pass.
@@ -222,24 +229,18 @@ class DistributedDataParallel final : public training::DataParallel {
       launch(launched_++);
       ++overlapped_;
     }
-    int done = 0;  // drive the progress of what is in flight
-    if (launched_ > 0) MPI_Testall(static_cast<int>(launched_), requests_.data(), &done, MPI_STATUSES_IGNORE);
+    transport_->progress(launched_);  // drive what is in flight
   }
 
   void launch(std::size_t i) {
-    Bucket& b = buckets_[i];
-    const std::size_t n_grad = b.bytes / b.elem_bytes;
+    const Bucket& b = buckets_[i];
+    has_grad_.resize(b.params.size());
     for (std::size_t j = 0; j < b.params.size(); ++j) {
-      auto* p = params_[b.params[j]];
-      const bool has = p->has_grad();
-      if (has) p->grad_to_host(b.buf.data() + b.offsets[j]);
-      else std::memset(b.buf.data() + b.offsets[j], 0, p->host_nbytes());
-      if (b.type == MPI_FLOAT) reinterpret_cast<float*>(b.buf.data())[n_grad + j] = has ? 1.f : 0.f;
-      else reinterpret_cast<double*>(b.buf.data())[n_grad + j] = has ? 1.0 : 0.0;
+      const auto* p = params_[b.params[j]];
+      has_grad_[j] = p->has_grad() ? 1 : 0;
+      transport_->pack(i, b.offsets[j], has_grad_[j] ? p : nullptr, p->host_nbytes());
     }
-    detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.buf.data(), static_cast<int>(b.elements()), b.type, MPI_SUM, comm_.native(),
-                                     &requests_[i]),
-                      "MPI_Iallreduce");
+    transport_->start(i, has_grad_);
   }
 
   void reduce_gradients() {
@@ -249,39 +250,21 @@ class DistributedDataParallel final : public training::DataParallel {
     // The rest, packed while the earlier buckets are in flight.
     for (; launched_ < buckets_.size(); ++launched_) {
       launch(launched_);
-      int done = 0;
-      MPI_Testall(static_cast<int>(launched_ + 1), requests_.data(), &done, MPI_STATUSES_IGNORE);
+      transport_->progress(launched_ + 1);
     }
-    const double scale = o_.reduction == GradientReduction::mean ? 1.0 / size_ : 1.0;
+    // The first wait also waits for the slowest rank to end its backward pass.
+    wait_seconds_ += transport_->finish();
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
-      // The first wait also waits for the slowest rank to end its backward pass.
-      const auto t0 = std::chrono::steady_clock::now();
-      // (MPI_Testall may have completed it already: its request is then MPI_REQUEST_NULL, and
-      // MPI_Wait returns at once.)
-      detail::check_mpi(MPI_Wait(&requests_[i], MPI_STATUS_IGNORE), "MPI_Wait");
-      if (i == 0) wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      Bucket& b = buckets_[i];
-      const std::size_t n_grad = b.bytes / b.elem_bytes;
-      if (scale != 1.0) {
-        if (b.type == MPI_FLOAT) {
-          auto* f = reinterpret_cast<float*>(b.buf.data());
-          for (std::size_t e = 0; e < n_grad; ++e) f[e] *= static_cast<float>(scale);
-        } else {
-          auto* d = reinterpret_cast<double*>(b.buf.data());
-          for (std::size_t e = 0; e < n_grad; ++e) d[e] *= scale;
-        }
-      }
-      for (std::size_t j = 0; j < b.params.size(); ++j) {
-        const double ranks_with_grad = b.type == MPI_FLOAT ? double(reinterpret_cast<const float*>(b.buf.data())[n_grad + j])
-                                                           : reinterpret_cast<const double*>(b.buf.data())[n_grad + j];
-        if (ranks_with_grad > 0) params_[b.params[j]]->grad_from_host(b.buf.data() + b.offsets[j]);
-      }
+      const Bucket& b = buckets_[i];
+      for (std::size_t j = 0; j < b.params.size(); ++j)
+        if (transport_->reached(i, j)) transport_->unpack(i, b.offsets[j], *params_[b.params[j]]);
     }
   }
 
   Communicator comm_;
   DistributedDataParallelOptions o_;
   int rank_, size_;
+  std::unique_ptr<GradientTransport> transport_;
   std::vector<nn::ParameterBase*> params_, buffers_;
   std::vector<Bucket> buckets_;
   std::vector<std::byte> state_buf_;
@@ -291,7 +274,7 @@ class DistributedDataParallel final : public training::DataParallel {
   std::size_t launched_ = 0, overlapped_ = 0;
   std::vector<char> ready_;
   std::vector<std::size_t> ready_count_;
-  std::vector<MPI_Request> requests_;
+  std::vector<std::uint8_t> has_grad_;  // one bucket's flags, for the transport
   double sync_seconds_ = 0, wait_seconds_ = 0;
   std::int64_t sync_steps_ = 0;
 };
