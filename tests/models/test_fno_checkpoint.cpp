@@ -1,10 +1,13 @@
 // FNO with activation_checkpointing: the same outputs and bitwise the same gradients as without
 // (2-D and 3-D; with norms, dropout, pre-activation, padding), BatchNorm's running statistics
-// updated once per step, the same parameters, and no checkpointing in evaluation.
+// updated once per step, the same parameters, and no checkpointing in evaluation. Under
+// saved-tensor hooks (with and without checkpointing): every activation packed and unpacked, the
+// same outputs and gradients.
 #include <doctest/doctest.h>
 
 #include <complex>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +50,26 @@ std::vector<unsigned char> state_bytes(const nn::Module& m, bool grads) {
   return out;
 }
 
+// Keeps a host copy of every saved buffer, counting.
+struct CopyingHooks final : SavedTensorHooks {
+  int packs = 0, unpacks = 0;
+  std::size_t pack_bytes = 0, unpack_bytes = 0;
+  std::shared_ptr<void> pack(const SavedTensorInfo& t) override {
+    auto copy = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(t.data),
+                                                             static_cast<const unsigned char*>(t.data) + t.bytes);
+    ++packs;
+    pack_bytes += t.bytes;
+    return copy;
+  }
+  void unpack(const std::shared_ptr<void>& packed, void* dst, const SavedTensorInfo& t) override {
+    const auto& copy = *static_cast<const std::vector<unsigned char>*>(packed.get());
+    REQUIRE(copy.size() == t.bytes);
+    std::memcpy(dst, copy.data(), t.bytes);
+    ++unpacks;
+    unpack_bytes += t.bytes;
+  }
+};
+
 struct Step {
   std::vector<float> y, x_grad;
   std::vector<unsigned char> grads, state;
@@ -55,7 +78,8 @@ struct Step {
 };
 
 template <std::size_t D>
-Step step(FNOOptions o, bool ckpt, const Shape<D + 2>& xs, int steps = 1) {
+Step step(FNOOptions o, bool ckpt, const Shape<D + 2>& xs, int steps = 1,
+          const std::shared_ptr<SavedTensorHooks>& hooks = nullptr) {
   o.activation_checkpointing = ckpt;
   Generator init(42);
   FNO<D> model(o, init);
@@ -66,6 +90,7 @@ Step step(FNOOptions o, bool ckpt, const Shape<D + 2>& xs, int steps = 1) {
   manual_seed(123);  // dropout masks
   for (int k = 0; k < steps; ++k) {
     model.zero_grad();
+    SavedTensorHooksGuard scope(hooks);
     Var<float, D + 2> x(xv, true);
     const auto y = model(x);
     const auto r = Tensor<float, D + 2>::normal(y.shape(), 0, 1, gx);
@@ -111,6 +136,36 @@ TEST_CASE("FNO-2D with activation checkpointing: bitwise the gradients of the pl
   SUBCASE("channel MLP dropout: the masks are replayed") {
     o.channel_mlp_dropout = 0.3;
     check_same<2>(o, {2, 2, 12, 10}, 2);
+  }
+}
+
+TEST_CASE("FNO-2D under saved-tensor hooks: every activation packed and unpacked, bitwise the same gradients") {
+  FNOOptions o{.n_modes = {4, 4}, .in_channels = 2, .out_channels = 1, .hidden_channels = 8, .n_layers = 3};
+  auto check = [](const FNOOptions& opt, const Shape<4>& xs) {
+    const Step plain = step<2>(opt, false, xs);
+    int packs_plain = 0;
+    for (bool ckpt : {false, true}) {
+      CAPTURE(ckpt);
+      auto hooks = std::make_shared<CopyingHooks>();
+      const Step h = step<2>(opt, ckpt, xs, 1, hooks);
+      CHECK(hooks->packs > 0);
+      CHECK(hooks->unpacks == hooks->packs);
+      CHECK(hooks->unpack_bytes == hooks->pack_bytes);
+      if (!ckpt) packs_plain = hooks->packs;
+      else CHECK(hooks->packs < packs_plain);  // a checkpointed layer saves only its input
+      REQUIRE(plain.y.size() == h.y.size());
+      CHECK(std::memcmp(plain.y.data(), h.y.data(), plain.y.size() * sizeof(float)) == 0);
+      REQUIRE(plain.x_grad.size() == h.x_grad.size());
+      CHECK(std::memcmp(plain.x_grad.data(), h.x_grad.data(), plain.x_grad.size() * sizeof(float)) == 0);
+      CHECK(plain.grads == h.grads);
+    }
+  };
+  SUBCASE("default options") { check(o, {2, 2, 12, 10}); }
+  SUBCASE("instance norm, pre-activation, domain padding") {
+    o.norm = "instance_norm";
+    o.preactivation = true;
+    o.domain_padding = {0.25};
+    check(o, {2, 2, 12, 8});
   }
 }
 

@@ -107,7 +107,9 @@ void pass_leaf_grads(const Leaves& leaves, const Slots& slots, std::index_sequen
 //
 // fn is kept (by value) until backward: what it refers to (a module, options) must outlive the
 // graph, and it must compute the same function again (same modules, same mode). Inputs must not
-// be changed in place before backward (that throws, as for any saved value). Without grad mode
+// be changed in place before backward (that throws, as for any saved value). The saved inputs go
+// through saved-tensor hooks (activation offload) like any saved value; the recomputation in
+// backward saves without hooks, since its values are used at once. Without grad mode
 // fn just runs; when no input requires grad, fn runs recorded as usual (its parameters still get
 // gradients, nothing is saved).
 template <class F, class... In>
@@ -130,7 +132,7 @@ auto checkpoint(const CheckpointOptions& opt, F fn, const In&... inputs) {
   if (!first.defined()) throw_error<value_error>("checkpoint: fn returned a null Var");
   const Shape<R> out_shape = first.shape();
   auto reverse = [fn = std::move(fn), rng = std::move(rng), out_shape,
-                  saved = std::make_tuple(Saved<typename In::value_type, In::rank, typename In::backend_type>(inputs.value())...),
+                  saved = std::make_tuple(Saved<typename In::value_type, In::rank, typename In::backend_type>(inputs)...),
                   slots = std::make_tuple(inputs.slot_ptr()...)](const Tensor<T, R, B>& g) mutable {
     // The recomputed graph starts at detached inputs, which collect the inputs' gradients.
     auto leaves = detail::checkpoint_leaves(saved, slots, std::index_sequence_for<In...>{});
@@ -138,6 +140,7 @@ auto checkpoint(const CheckpointOptions& opt, F fn, const In&... inputs) {
     {
       detail::RecomputingGuard recomputing(true);
       EnableGradGuard grad;
+      SavedTensorHooksGuard no_hooks(nullptr);  // the recomputed values are used at once
       detail::RngReplay replay(rng);
       out = std::apply([&](const auto&... x) { return std::invoke(fn, x...); }, leaves);
     }

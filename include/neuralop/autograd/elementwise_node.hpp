@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "neuralop/autograd/node.hpp"
+#include "neuralop/autograd/saved_tensor_hooks.hpp"
 #include "neuralop/autograd/var.hpp"
 #include "neuralop/backend/loop.hpp"
 #include "neuralop/tensor/evaluate.hpp"
@@ -120,19 +121,31 @@ class ElementwiseNode final : public Node {
   }();
 
   ElementwiseNode(const X& x, const Shape<R>& shape) : x_(x), shape_(shape) {
+    const bool hooks = current_saved_tensor_hooks() != nullptr;
     int i = 0;
     // x_ is this node's own copy: dropping the storage of the leaves whose values backward never
     // reads (they keep their gradient slots) frees those tensors as soon as nothing else holds them.
+    // The leaves it reads go through the thread's saved-tensor hooks, except the values of leaf
+    // Vars (parameters, inputs: they live outside the graph). A packed leaf holds no storage
+    // until backward.
     x_->visit_leaves([&](const auto& leaf) {
       auto& tl = const_cast<std::remove_cvref_t<decltype(leaf.tensor_leaf())>&>(leaf.tensor_leaf());
-      versions_.push_back(needed[std::size_t(i)] ? tl.owner->version() : 0);
-      if (!needed[std::size_t(i)]) tl.owner.reset();
+      SavedLeaf& s = saved_.emplace_back();
+      if (needed[std::size_t(i)]) {
+        s.version = tl.owner->version();
+        bool leaf_var = false;
+        if constexpr (requires { leaf.slot; }) leaf_var = leaf.slot->grad_fn == nullptr;
+        if (hooks && !leaf_var) pack_leaf(tl, s);
+      } else {
+        tl.owner.reset();
+      }
       ++i;
     });
   }
   const char* name() const override { return "elementwise"; }
   void release() override {
     x_.reset();
+    saved_.clear();
     released = true;
   }
 
@@ -140,12 +153,6 @@ class ElementwiseNode final : public Node {
     auto& out = static_cast<VarImpl<T, R, B>&>(out_base);
     const X& x = *x_;
     check_versions(x);
-    using KTree = typename X::template kernel_type<R>;
-    kexpr::BackwardKernel<T, R, KTree> k{};
-    k.e = x.kernel(shape_);
-    k.adj.base = out.pass_grad.data();
-    const auto cst = contiguous_strides(shape_);
-    for (std::size_t d = 0; d != R; ++d) k.adj.st[d] = cst[d];
 
     // One sink per distinct input needing a gradient, in leaf order; `finish` hands a sink's
     // contents to the input afterwards. Sinks: the input's own gradient (same shape, added in
@@ -208,6 +215,20 @@ class ElementwiseNode final : public Node {
       for (auto& f : finish) f();
       return;
     }
+    // Packed leaves come back for the pass and are dropped again after it.
+    struct Unpacked {
+      ElementwiseNode& node;
+      explicit Unpacked(ElementwiseNode& n) : node(n) { node.unpack_leaves(true); }
+      ~Unpacked() { node.unpack_leaves(false); }
+      Unpacked(const Unpacked&) = delete;
+      Unpacked& operator=(const Unpacked&) = delete;
+    } unpacked(*this);
+    using KTree = typename X::template kernel_type<R>;
+    kexpr::BackwardKernel<T, R, KTree> k{};
+    k.e = x.kernel(shape_);
+    k.adj.base = out.pass_grad.data();
+    const auto cst = contiguous_strides(shape_);
+    for (std::size_t d = 0; d != R; ++d) k.adj.st[d] = cst[d];
     std::size_t i = 0;
     auto bind = [&](auto& kleaf) {
       using LT = std::remove_pointer_t<decltype(kleaf.sink)>;
@@ -273,6 +294,54 @@ class ElementwiseNode final : public Node {
     }
   }
 
+  // A leaf backward reads: its version when recorded and, when the hooks packed it, what they
+  // kept of the elements it spans (data + lo .. data + lo + n - 1; strides may be negative).
+  struct SavedLeaf {
+    std::uint64_t version = 0;
+    PackedBuffer packed;
+    std::shared_ptr<const VersionCounter> counter;  // packed only: the storage's counter
+    index_t lo = 0;
+    std::size_t n = 0;
+  };
+
+  template <class TL>
+  static void pack_leaf(TL& tl, SavedLeaf& s) {
+    using LT = typename TL::value_type;
+    index_t lo = 0, hi = 0;
+    for (std::size_t d = 0; d != TL::rank; ++d) {
+      if (tl.shape[d] == 0) return;
+      const index_t span = (tl.shape[d] - 1) * tl.strides[d];
+      (span < 0 ? lo : hi) += span;
+    }
+    s.packed = pack_saved<LT, B>(tl.data + lo, static_cast<std::size_t>(hi - lo + 1));
+    if (!s.packed) return;
+    s.counter = tl.owner->version_counter();
+    s.lo = lo;
+    s.n = static_cast<std::size_t>(hi - lo + 1);
+    tl.owner.reset();
+    tl.data = nullptr;
+  }
+
+  // Packed leaves: fresh storage holding their elements (on), or none again (off).
+  void unpack_leaves(bool on) {
+    std::size_t i = 0;
+    x_->visit_leaves([&](const auto& leaf) {
+      const SavedLeaf& s = saved_[i++];
+      if (!s.packed) return;
+      auto& tl = const_cast<std::remove_cvref_t<decltype(leaf.tensor_leaf())>&>(leaf.tensor_leaf());
+      using LT = typename std::remove_cvref_t<decltype(tl)>::value_type;
+      if (on) {
+        auto st = std::make_shared<Storage<LT, B>>(s.n);
+        unpack_saved(s.packed, st->data());
+        tl.data = st->data() - s.lo;
+        tl.owner = std::move(st);
+      } else {
+        tl.owner.reset();
+        tl.data = nullptr;
+      }
+    });
+  }
+
   void check_versions(const X& x) const {
     std::size_t i = 0;
     x.visit_leaves([&](const auto& leaf) {
@@ -280,18 +349,19 @@ class ElementwiseNode final : public Node {
         ++i;
         return;
       }
-      const std::uint64_t saved = versions_[i++];
+      const SavedLeaf& s = saved_[i++];
       const auto& tl = leaf.tensor_leaf();
-      if (tl.owner->version() != saved)
+      const std::uint64_t now = s.packed ? s.counter->load(std::memory_order_relaxed) : tl.owner->version();
+      if (now != s.version)
         throw_error<autograd_error>("backward of an elementwise expression: its input of shape ",
-                                    format_shape(tl.shape), " was modified in place after it was used (version ",
-                                    tl.owner->version(), ", saved at ", saved, ")");
+                                    format_shape(tl.shape), " was modified in place after it was used (version ", now,
+                                    ", saved at ", s.version, ")");
     });
   }
 
   std::optional<X> x_;
   Shape<R> shape_;
-  std::vector<std::uint64_t> versions_;
+  std::vector<SavedLeaf> saved_;  // per leaf
 };
 
 template <class X, std::size_t R>

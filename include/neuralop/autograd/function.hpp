@@ -9,6 +9,7 @@
 
 #include "neuralop/autograd/grad_mode.hpp"
 #include "neuralop/autograd/node.hpp"
+#include "neuralop/autograd/saved.hpp"
 #include "neuralop/autograd/var.hpp"
 
 namespace neuralop {
@@ -47,8 +48,10 @@ void collect_inputs(std::vector<std::shared_ptr<VarImplBase>>& out, const V& v, 
 
 // Var result of an op named `name` with value `value`; `reverse(grad_out)` accumulates into
 // the inputs' slots (see accumulate_grad). Inputs are Vars or ranges of Vars. The reverse rule
-// should capture slots (Var::slot_ptr) and Saved values, not Vars: a captured Var keeps its
-// value alive for as long as the graph lives.
+// should capture slots (Var::slot_ptr), sizes, and the tensors it reads as Saved values, never
+// Vars or plain tensors: a captured Var keeps its value alive for as long as the graph lives,
+// and only a Saved value is checked for in-place changes and goes through saved-tensor hooks
+// (activation offload).
 template <class T, std::size_t R, class B, class F, class... In>
 Var<T, R, B> record_op(const char* name, Tensor<T, R, B> value, F&& reverse, const In&... inputs) {
   Var<T, R, B> out(std::move(value));

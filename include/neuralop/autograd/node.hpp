@@ -100,21 +100,4 @@ struct VarImpl final : VarImplBase {
 template <class T, std::size_t R, class B>
 using GradSlot = std::shared_ptr<VarImpl<T, R, B>>;
 
-// A tensor saved for backward together with its version at save time: using it after an
-// in-place change would give silently wrong gradients, so that throws instead.
-template <class T, std::size_t R, class B>
-struct Saved {
-  Tensor<T, R, B> tensor;
-  std::uint64_t version = 0;
-  Saved() = default;
-  explicit Saved(const Tensor<T, R, B>& t) : tensor(t), version(t.version()) {}
-  const Tensor<T, R, B>& get(const char* op) const {
-    if (tensor.version() != version)
-      throw_error<autograd_error>("backward of '", op, "': a saved tensor of shape ", format_shape(tensor.shape()),
-                                  " was modified in place after it was used (version ", tensor.version(),
-                                  ", saved at ", version, ")");
-    return tensor;
-  }
-};
-
 }  // namespace neuralop

@@ -72,7 +72,7 @@ template <TensorScalar T, std::size_t R, class B>
   requires(R >= 2)
 Var<T, R, B> matmul(const Var<T, R, B>& a, const Var<T, R, B>& b) {
   auto out = matmul(a.value(), b.value());
-  const Saved<T, R, B> sa(a.value()), sb(b.value());
+  const Saved<T, R, B> sa(a), sb(b);
   return record_op(
       "matmul", out,
       [as = a.slot_ptr(), bs = b.slot_ptr(), sa, sb](const Tensor<T, R, B>& g) {
@@ -97,8 +97,8 @@ template <TensorScalar T, std::size_t R, class B>
   requires(R > 2)
 Var<T, R, B> matmul(const Var<T, R, B>& a, const Var<T, 2, B>& b) {
   auto out = matmul(a.value(), b.value());
-  const Saved<T, R, B> sa(a.value());
-  const Saved<T, 2, B> sb(b.value());
+  const Saved<T, R, B> sa(a);
+  const Saved<T, 2, B> sb(b);
   return record_op(
       "matmul", out,
       [as = a.slot_ptr(), bs = b.slot_ptr(), sa, sb](const Tensor<T, R, B>& g) {
@@ -186,8 +186,8 @@ template <TensorScalar T, std::size_t R, class B>
   requires(R >= 2)
 Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w) {
   auto out = channel_contract(x.value(), w.value());
-  const Saved<T, R, B> sx(x.value());
-  const Saved<T, 2, B> sw(w.value());
+  const Saved<T, R, B> sx(x);
+  const Saved<T, 2, B> sw(w);
   return record_op(
       "channel_contract", out,
       [xs = x.slot_ptr(), ws = w.slot_ptr(), sx, sw](const Tensor<T, R, B>& g) {
@@ -236,8 +236,8 @@ template <TensorScalar T, std::size_t R, class B>
   requires(R >= 2)
 Var<T, R, B> channel_contract_add(const Var<T, R, B>& x, const Var<T, 2, B>& w, const Var<T, R, B>& addend) {
   auto out = detail::channel_contract_onto<T, R, B>(x.value(), w.value(), nullptr, &addend.value());
-  const Saved<T, R, B> sx(x.value());
-  const Saved<T, 2, B> sw(w.value());
+  const Saved<T, R, B> sx(x);
+  const Saved<T, 2, B> sw(w);
   return record_op(
       "channel_contract_add", out,
       [xs = x.slot_ptr(), ws = w.slot_ptr(), as = addend.slot_ptr(), sx, sw](const Tensor<T, R, B>& g) {
@@ -255,8 +255,8 @@ Var<T, R, B> channel_contract(const Var<T, R, B>& x, const Var<T, 2, B>& w, cons
   const auto& X = x.value();
   auto out = detail::channel_contract_onto<T, R, B>(X, w.value(), &bias.value(), nullptr);
   const index_t N = X.shape()[0], O = out.shape()[1], S = out.numel() / (N * O);
-  const Saved<T, R, B> sx(X);
-  const Saved<T, 2, B> sw(w.value());
+  const Saved<T, R, B> sx(x);
+  const Saved<T, 2, B> sw(w);
   return record_op(
       "channel_contract", out,
       [xs = x.slot_ptr(), ws = w.slot_ptr(), bs = bias.slot_ptr(), sx, sw, N, O, S](const Tensor<T, R, B>& g) {

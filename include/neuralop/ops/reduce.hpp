@@ -118,7 +118,7 @@ Var<T, R2, B> reduce_var(const Var<T, R, B>& x, const M& mask, const char* name)
   if constexpr (Kind == Reduction::max) {
     return record_op(
         name, out,
-        [xs = x.slot_ptr(), mask, keep_shape, sx = Saved<T, R, B>(x.value()), sy = Saved<T, R, B>(y),
+        [xs = x.slot_ptr(), mask, keep_shape, sx = Saved<T, R, B>(x), sy = Saved<T, R, B>(y, x.requires_grad()),
          name](const Tensor<T, R2, B>& g) {
           accumulate_grad(xs, reduce_grad<Kind>(g.template reshape<R>(keep_shape), sx.get(name), sy.get(name), mask));
         },

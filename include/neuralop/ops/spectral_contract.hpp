@@ -32,20 +32,20 @@ Var<C, R, B> spectral_contract_dense(const Var<C, R, B>& x, const Var<C, R, B>& 
     auto y = Tensor<C, R, B>::empty(ys);
     B::template mode_contract<C, false, false>(nb, co, ci, m, x.value().data(), {ci * m, m}, w.value().data(), {co * m, m},
                                                y.data(), {co * m, m}, false);
-    const Saved<C, R, B> sx(x.value()), sw(w.value());
+    const Saved<C, R, B> sx(x), sw(w);
     return record_op(
         "spectral_contract_dense", std::move(y),
         [xsl = x.slot_ptr(), wsl = w.slot_ptr(), sx, sw, nb, ci, co, m](const Tensor<C, R, B>& g) {
           if (xsl->requires_grad) {
             const auto& W = sw.get("spectral_contract_dense");
-            auto gx = Tensor<C, R, B>::empty(sx.tensor.shape());
+            auto gx = Tensor<C, R, B>::empty(sx.shape());
             B::template mode_contract<C, false, true>(nb, ci, co, m, g.data(), {co * m, m}, W.data(), {m, co * m}, gx.data(),
                                                       {ci * m, m}, false);
             xsl->accumulate_grad(gx);
           }
           if (wsl->requires_grad) {
             const auto& X = sx.get("spectral_contract_dense");
-            auto gw = Tensor<C, R, B>::empty(sw.tensor.shape());
+            auto gw = Tensor<C, R, B>::empty(sw.shape());
             B::template mode_contract<C, true, false>(ci, co, nb, m, X.data(), {m, ci * m}, g.data(), {co * m, m}, gw.data(),
                                                       {co * m, m}, false);
             wsl->accumulate_grad(gw);
