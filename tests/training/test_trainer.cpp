@@ -211,7 +211,7 @@ struct BitRun {
 // A model with dropout (so the random generator matters), a shuffled training loader and a
 // shuffled test loader, AdamW with weight decay and a cosine schedule.
 BitRun bit_run(std::int64_t n_epochs, std::uint64_t init_seed, std::optional<std::string> save_dir,
-               std::optional<std::string> resume, bool activation_checkpointing = false) {
+               std::optional<std::string> resume, bool activation_checkpointing = false, bool offload = false) {
   manual_seed(init_seed);
   FNO<2> model(tiny_options(0.25));
   optim::AdamW opt(model.parameters(), {.lr = 1e-2, .weight_decay = 1e-4});
@@ -220,7 +220,8 @@ BitRun bit_run(std::int64_t n_epochs, std::uint64_t init_seed, std::optional<std
   losses::LpLoss<2> l2;
   auto train = train_loader(true);
   auto tests = test_loaders(true);
-  Trainer trainer(model, {.n_epochs = n_epochs, .activation_checkpointing = activation_checkpointing});
+  Trainer trainer(model, {.n_epochs = n_epochs, .activation_checkpointing = activation_checkpointing,
+                          .offload_activations = offload});
   CHECK(model.activation_checkpointing() == activation_checkpointing);
   TrainOptions<float> o;
   if (save_dir) {
@@ -281,6 +282,42 @@ TEST_CASE("Trainer: activation checkpointing gives bitwise the same losses and p
   nn::SpectralConv<2> conv({.in_channels = 1, .out_channels = 1, .n_modes = {2, 2}});
   CHECK(test::error_message<value_error>([&] { Trainer t(conv, {.n_epochs = 1, .activation_checkpointing = true}); })
             .find("set_activation_checkpointing") != std::string::npos);
+}
+
+TEST_CASE("Trainer: offload_activations scopes each batch's forward pass and loss; on the cpu nothing changes") {
+  const BitRun plain = bit_run(3, 5, std::nullopt, std::nullopt);
+  for (bool ckpt : {false, true}) {
+    CAPTURE(ckpt);
+    const BitRun off = bit_run(3, 5, std::nullopt, std::nullopt, ckpt, true);
+    REQUIRE(off.history.size() == 3);
+    for (int e = 0; e < 3; ++e) check_same_epoch(off.history[e], plain.history[e]);
+    CHECK(off.params == plain.params);
+  }
+  // The offload hooks are in effect while the training loss is computed, not after the step.
+  FNO<2> model(tiny_options());
+  load_init(model);
+  optim::AdamW opt(model.parameters(), {.lr = 1e-2});
+  optim::StepLR sched(opt, {.step_size = 1, .gamma = 0.5});
+  losses::H1Loss<2> h1;
+  losses::LpLoss<2> l2;
+  int in_scope = 0;
+  LossFn<float, 4> loss = [&](const V4& a, const V4& b) {
+    if (dynamic_cast<const HostOffloadHooks*>(current_saved_tensor_hooks().get())) ++in_scope;
+    return h1(a, b);
+  };
+  struct Outside : Callback {
+    int outside = 0;
+    void on_batch_end(std::int64_t, std::int64_t, double) override {
+      if (!current_saved_tensor_hooks()) ++outside;
+    }
+  } cb;
+  auto train = train_loader();
+  auto tests = test_loaders();
+  Trainer trainer(model, {.n_epochs = 1, .offload_activations = true, .callbacks = {&cb}});
+  trainer.train(train, tests, opt, sched, loss, {{"l2", l2}});
+  CHECK(in_scope == 4);  // 4 batches
+  CHECK(cb.outside == 4);
+  CHECK_FALSE(current_saved_tensor_hooks());
 }
 
 TEST_CASE("Trainer: a NaN training loss stops training naming epoch and batch; the last good checkpoint is kept") {

@@ -270,6 +270,8 @@ class Trainer {
       if (dp) dp->before_forward();
       auto mb = preprocess<Ty>(std::move(batch));
       const auto batch_samples = static_cast<std::int64_t>(mb.y.shape()[0]);
+      std::optional<OffloadActivationsGuard> offload;  // the forward pass and the loss, not backward
+      if (o_.offload_activations) offload.emplace();
       typename Ty::y_var pred = forward<Ty>(mb);
       if (epoch == 0 && idx == 0 && verbose()) out() << "Raw outputs of shape " << format_shape(pred.shape()) << "\n";
       pred = postprocess<Ty>(std::move(pred), mb);
@@ -280,6 +282,7 @@ class Trainer {
         lasso = detail::to_double(r.value().item());
         loss = loss + r;
       }
+      offload.reset();
       double value = detail::to_double(loss.value().item());
       if (dp) {
         // The global batch's loss (the losses sum over samples): the same on every rank, so

@@ -53,6 +53,12 @@ struct TrainerOptions {
   // Recompute the model's blocks in backward instead of keeping their activations (less memory,
   // one more forward of the blocks; the same gradients): model.set_activation_checkpointing(true).
   bool activation_checkpointing = false;
+  // Move the activations the forward pass saves for backward to pinned host memory and back in
+  // backward (OffloadActivationsGuard around each batch's forward pass and loss): less device
+  // memory on cuda, copies to and from the host per step. No effect on the cpu backend (the
+  // tensors stay where they are). Composes with activation_checkpointing (then only the
+  // checkpoints' inputs and the projection's activations are kept, on the host).
+  bool offload_activations = false;
   std::vector<Callback*> callbacks = {};  // not owned; called in order
   std::ostream* out = nullptr;         // verbose lines (default std::cout)
   // Data-parallel training (distributed::DistributedDataParallel; not owned): gradients
