@@ -4,7 +4,11 @@
 // per configuration for benchmarks/compare_fno_cuda.py, which runs the same configurations with
 // PyTorch NeuralOperator on the same GPU in the same run.
 //
-//   bench_fno_cuda [--reps N] [config ...]     (default: all; names a b c d e large sc_b bw)
+//   bench_fno_cuda [--reps N] [config ...]     (default: all; names a b c d e large sc_b bw offload)
+//
+// `offload`: forward + backward of the large configuration with the saved activations kept on the
+// device, moved to pinned host memory (OffloadActivationsGuard), and both again with activation
+// checkpointing: time, peak device memory and its reduction, bytes moved to the host.
 //
 // Time: median wall time of a call followed by cuda::synchronize() (the GPU work included).
 // Memory: the device allocator's peak of live tensors during forward + backward (parameters
@@ -13,6 +17,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -114,6 +120,54 @@ void run_bandwidth(int reps) {
   std::fflush(stdout);
 }
 
+// The large configuration with activation offload and checkpointing, each combination timed and
+// its peak of live device tensors measured over the same forward + backward.
+void run_offload(int reps) {
+  manual_seed(0);
+  FNO<2, float, cuda> model({.n_modes = {32, 32}, .in_channels = 1, .out_channels = 1, .hidden_channels = 128});
+  Var<float, 4, cuda> x(Tensor<float, 4, cuda>::normal({16, 1, 256, 256}));
+  struct Row {
+    const char* name;
+    bool offload, ckpt;
+  };
+  const Row rows[] = {{"kept", false, false}, {"offload", true, false}, {"ckpt", false, true}, {"ckpt+offload", true, true}};
+  double kept_peak = 0;
+  for (const Row& row : rows) {
+    model.set_activation_checkpointing(row.ckpt);
+    std::shared_ptr<HostOffloadHooks> hooks;
+    cuda::synchronize();
+    cuda::reset_peak_memory();
+    const double base = double(cuda::memory_stats().in_use);
+    const double t = bench::median_seconds(
+        [&] {
+          model.zero_grad();
+          Var<float, 0, cuda> loss;
+          {
+            std::optional<OffloadActivationsGuard> guard;
+            if (row.offload) {
+              guard.emplace();
+              hooks = guard->hooks();
+            }
+            loss = sum(model(x));
+          }
+          loss.backward();
+          loss = {};
+          cuda::synchronize();
+        },
+        reps, 1);
+    const double peak_mb = (double(cuda::memory_stats().peak_in_use) - base) / 1e6;
+    if (!row.offload && !row.ckpt) kept_peak = peak_mb;
+    const double host_mb = hooks ? double(hooks->stats().packed_bytes) / 1e6 : 0.0;
+    const double cut = kept_peak > 0 ? 100.0 * (1.0 - peak_mb / kept_peak) : 0.0;
+    std::printf("  large  %-12s forward+backward %9.3f ms   peak tensors %9.1f MB (%5.1f%% below kept)   to host %9.1f MB\n",
+                row.name, 1e3 * t, peak_mb, cut, host_mb);
+    std::printf("result name=offload_%s fwdbwd_ms=%.4f peak_mb=%.2f peak_cut_pct=%.1f host_mb=%.2f pinned_reserved_mb=%.2f\n",
+                row.name, 1e3 * t, peak_mb, cut, host_mb, double(cuda::offload_memory_stats().reserved) / 1e6);
+    std::fflush(stdout);
+  }
+  model.set_activation_checkpointing(false);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,4 +209,5 @@ int main(int argc, char** argv) {
     time_it("sc_b", conv, x, r(20));
   }
   if (want("bw")) run_bandwidth(r(20));
+  if (want("offload")) run_offload(r(5));
 }

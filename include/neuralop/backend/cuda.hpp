@@ -64,6 +64,16 @@ struct cuda {
   static T* allocate_pinned(std::size_t n);
   template <class T>
   static void deallocate_pinned(T* p, std::size_t n) noexcept;
+  // Activation offload (autograd/offload.hpp): pinned host buffers from a cache of their own that
+  // only the two copies below touch, and those copies, queued on the stream (they return at
+  // once). As nothing else reads or writes these buffers, one may be deallocated as soon as its
+  // last copy is queued: the copies run in stream order, like the reuse of device blocks.
+  // offload_memory_stats() counts these host buffers (in_use: bytes of offloaded tensors).
+  static void* allocate_offload(std::size_t bytes);
+  static void deallocate_offload(void* p, std::size_t bytes) noexcept;
+  static void copy_to_offload(void* host_dst, const void* src, std::size_t bytes);
+  static void copy_from_offload(void* dst, const void* host_src, std::size_t bytes);
+  static cuda_detail::MemoryStats offload_memory_stats();
 
   // One element per block: each device thread takes one element, so a kernel's per-block state
   // (autograd's partial gradient sums) is never shared between threads.

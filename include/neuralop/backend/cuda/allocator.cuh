@@ -128,5 +128,11 @@ inline CachingAllocator<PinnedRaw>& pinned_allocator() {
   static auto* a = new CachingAllocator<PinnedRaw>();
   return *a;
 }
+// Activation offload's pinned buffers: apart from pinned_allocator() because the host never
+// touches them (only copies queued on the stream do), so they are reused in stream order.
+inline CachingAllocator<PinnedRaw>& offload_allocator() {
+  static auto* a = new CachingAllocator<PinnedRaw>();
+  return *a;
+}
 
 }  // namespace neuralop::cuda_detail

@@ -55,6 +55,20 @@ void cuda::deallocate_pinned(T* p, std::size_t n) noexcept {
   cuda_detail::pinned_allocator().deallocate(p, n * sizeof(T));
 }
 
+inline void* cuda::allocate_offload(std::size_t bytes) { return cuda_detail::offload_allocator().allocate(bytes); }
+inline void cuda::deallocate_offload(void* p, std::size_t bytes) noexcept { cuda_detail::offload_allocator().deallocate(p, bytes); }
+inline void cuda::copy_to_offload(void* host_dst, const void* src, std::size_t bytes) {
+  if (bytes == 0) return;
+  cuda_detail::check(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, cuda_detail::stream()),
+                     "cudaMemcpyAsync (offload to host)");
+}
+inline void cuda::copy_from_offload(void* dst, const void* host_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  cuda_detail::check(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, cuda_detail::stream()),
+                     "cudaMemcpyAsync (offload back to the device)");
+}
+inline cuda_detail::MemoryStats cuda::offload_memory_stats() { return cuda_detail::offload_allocator().stats(); }
+
 template <class T>
 void cuda::copy(T* dst, const T* src, std::size_t n) {
   if (n == 0 || dst == src) return;
