@@ -3,7 +3,6 @@
 // torch's default collate does; fields(x_key, y_key) views it as {x, y} batches for the Trainer.
 #pragma once
 
-#include <cstring>
 #include <map>
 #include <span>
 #include <string>
@@ -81,7 +80,6 @@ class DictDataset {
 
   // Field `key` of the samples `indices`, stacked: [indices.size(), shape...].
   Tensor<T, R + 1, B> stack(const std::string& key, std::span<const index_t> indices) const {
-    static_assert(std::is_same_v<B, cpu>, "data: datasets live in host memory; move batches with .to<Backend>()");
     const auto it = samples_.front().find(key);
     if (it == samples_.front().end()) {
       std::string have;
@@ -95,7 +93,7 @@ class DictDataset {
     const index_t row = it->second.numel();
     for (std::size_t j = 0; j < indices.size(); ++j) {
       const Tensor<T, R, B>& t = (*this)[indices[j]].at(key);
-      std::memcpy(out.data() + static_cast<index_t>(j) * row, t.data(), sizeof(T) * static_cast<std::size_t>(row));
+      B::template copy<T>(out.data() + static_cast<index_t>(j) * row, t.data(), static_cast<std::size_t>(row));
     }
     return out;
   }

@@ -2,7 +2,6 @@
 // x[i], y[i]), NeuralOperator's TensorDataset with torch's default collate folded in.
 #pragma once
 
-#include <cstring>
 #include <span>
 #include <string>
 #include <utility>
@@ -31,10 +30,10 @@ struct Batch {
 };
 
 namespace detail {
-// Rows `indices` of t (axis 0) stacked into a new contiguous tensor.
+// Rows `indices` of t (axis 0) stacked into a new contiguous tensor, in t's backend (a dataset
+// may live in device memory: the rows are copied there by the backend's copy).
 template <TensorScalar T, std::size_t R, class B>
 Tensor<T, R, B> gather_rows(const Tensor<T, R, B>& t, std::span<const index_t> indices, const char* what) {
-  static_assert(std::is_same_v<B, cpu>, "data: datasets live in host memory; move batches with .to<Backend>()");
   const index_t n = t.shape()[0];
   const index_t row = t.numel() / n;
   Shape<R> s = t.shape();
@@ -43,7 +42,7 @@ Tensor<T, R, B> gather_rows(const Tensor<T, R, B>& t, std::span<const index_t> i
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const index_t i = indices[k];
     if (i < 0 || i >= n) throw_error<value_error>(what, ": sample index ", i, " is out of range for ", n, " samples");
-    std::memcpy(out.data() + static_cast<index_t>(k) * row, t.data() + i * row, sizeof(T) * static_cast<std::size_t>(row));
+    B::template copy<T>(out.data() + static_cast<index_t>(k) * row, t.data() + i * row, static_cast<std::size_t>(row));
   }
   return out;
 }

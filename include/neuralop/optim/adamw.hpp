@@ -3,6 +3,7 @@
 // second moment |g|^2 per complex entry.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -146,17 +147,38 @@ std::unique_ptr<AdamWSlot> make_adamw_slot_on(nn::ParameterBase* p) {
   if (!s) s = adamw_slot<std::complex<double>, B>(p, Ranks{});
   return s;
 }
+using AdamWSlotFactory = std::unique_ptr<AdamWSlot> (*)(nn::ParameterBase*);
+// The backends added by register_adamw_backend (one program-wide list: an inline function's
+// static).
+inline std::vector<AdamWSlotFactory>& adamw_backends() {
+  static std::vector<AdamWSlotFactory> factories;
+  return factories;
+}
+
 // cpu parameters always; cuda parameters where the cuda backend is compiled in (an nvcc
-// translation unit that included neuralop/cuda.hpp, necessarily before this header).
+// translation unit that included neuralop/cuda.hpp, necessarily before this header); then the
+// registered backends.
 inline std::unique_ptr<AdamWSlot> make_adamw_slot(nn::ParameterBase* p) {
   std::unique_ptr<AdamWSlot> s = make_adamw_slot_on<cpu>(p);
 #if defined(NEURALOP_CUDA_DEFINITIONS) && NEURALOP_CUDA_DEFINITIONS
   if (!s) s = make_adamw_slot_on<cuda>(p);
 #endif
+  for (auto f : adamw_backends())
+    if (!s) s = f(p);
   return s;
 }
 
 }  // namespace detail
+
+// Lets AdamW take parameters of backend policy B (one defined outside this library; cpu and, in
+// nvcc code, cuda are known already). AdamW finds a parameter's type by trying the backends it
+// knows, so a new backend is registered once, before the optimizers are built. Not thread-safe.
+template <class B>
+void register_adamw_backend() {
+  auto& v = detail::adamw_backends();
+  const detail::AdamWSlotFactory f = &detail::make_adamw_slot_on<B>;
+  if (std::find(v.begin(), v.end(), f) == v.end()) v.push_back(f);
+}
 
 // AdamW over one parameter group (Module::parameters()). State, per parameter i that has taken
 // a step: step count, exp_avg, exp_avg_sq (complex parameters: complex moments). state_dict()
@@ -176,7 +198,7 @@ class AdamW final : public Optimizer {
       auto s = detail::make_adamw_slot(params[i]);
       if (!s)
         throw_error<value_error>("AdamW: params[", i, "] (dtype ", io::name(params[i]->dtype()), ", shape ",
-                                 format_shape(params[i]->shape()), ") is not an nn::Parameter of a floating type on the cpu (or, in nvcc code, cuda) backend");
+                                 format_shape(params[i]->shape()), ") is not an nn::Parameter of a floating type on the cpu (or, in nvcc code, cuda) backend or one given to register_adamw_backend");
       slots_.push_back(std::move(s));
     }
   }

@@ -231,8 +231,19 @@ class Tensor {
     if constexpr (std::is_same_v<B, B2>) {
       return *this;
     } else {
-      auto host = to_vector();
-      return Tensor<T, R, B2>::from_data(shape_, std::span<const T>(host));
+      // One copy through the policies when either side is host memory (no staging vector);
+      // between two device backends, through the host.
+      auto t = Tensor<T, R, B2>::empty(shape_);
+      const auto n = static_cast<std::size_t>(numel());
+      if constexpr (B::host_accessible) {
+        B2::template copy_from_host<T>(t.data_, data_, n);
+      } else if constexpr (B2::host_accessible) {
+        B::template copy_to_host<T>(t.data_, data_, n);
+      } else {
+        const auto host = to_vector();
+        B2::template copy_from_host<T>(t.data_, host.data(), n);
+      }
+      return t;
     }
   }
 
