@@ -1,13 +1,18 @@
 // Saved-tensor hooks: every tensor an op saves for backward goes through pack() and comes back
 // through unpack(), the backward reads the copies (bitwise the gradients of a run without hooks),
 // leaves are not packed, the in-place version check survives packing, scopes nest, checkpoint
-// composes, and activation offload on the cpu keeps tensors in place.
+// composes, and activation offload on the cpu keeps tensors in place. HostOffloadHooks itself
+// (what cuda's offload runs) through a host transfer standing in for the device's: the same
+// gradients, one copy for values saved twice.
+#include <complex>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "../helpers.hpp"
+#include "neuralop/models/fno.hpp"
 
 using namespace neuralop;
 
@@ -295,6 +300,134 @@ TEST_CASE("saved-tensor hooks with checkpoint: the saved input is packed, the re
       CAPTURE(k);
       CHECK(same_bits(plain[k], hooked[k]));
     }
+  }
+}
+
+namespace {
+
+// A host transfer over malloc'd buffers, counting what is outstanding: the cuda backend's
+// interface, so that HostOffloadHooks runs on the cpu as it does for a device.
+struct FakeTransfer {
+  static inline std::size_t live = 0;
+  static void* allocate(std::size_t bytes) {
+    ++live;
+    return std::malloc(bytes);
+  }
+  static void deallocate(void* p, std::size_t) noexcept {
+    --live;
+    std::free(p);
+  }
+  static void copy(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
+  static const HostTransfer* get() {
+    static const HostTransfer t{&allocate, &deallocate, &copy, &copy};
+    return &t;
+  }
+};
+
+// HostOffloadHooks, handed the fake transfer as if the tensors lived on a device.
+struct FakeDeviceHooks final : SavedTensorHooks {
+  HostOffloadHooks offload;
+  explicit FakeDeviceHooks(OffloadOptions o) : offload(o) {}
+  std::shared_ptr<void> pack(const SavedTensorInfo& t) override {
+    SavedTensorInfo d = t;
+    d.transfer = FakeTransfer::get();
+    d.host_accessible = false;
+    return offload.pack(d);
+  }
+  void unpack(const std::shared_ptr<void>& packed, void* dst, const SavedTensorInfo& t) override {
+    SavedTensorInfo d = t;
+    d.transfer = FakeTransfer::get();
+    offload.unpack(packed, dst, d);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("HostOffloadHooks: one copy per values saved, whatever number of times; a new one after a change") {
+  HostOffloadHooks hooks({.min_bytes = 0});
+  auto t = Tensor<float, 1>::full({300}, 2.0f);
+  auto info = [&](const float* data, std::size_t n) {
+    return SavedTensorInfo{.data = data, .bytes = n * sizeof(float), .dtype = "float32", .backend = "fake",
+                           .host_accessible = false, .transfer = FakeTransfer::get(),
+                           .counter = t.storage()->version_counter(), .version = t.version()};
+  };
+  const std::size_t live0 = FakeTransfer::live;
+  auto a = hooks.pack(info(t.data(), 300));
+  auto b = hooks.pack(info(t.data(), 300));
+  CHECK(a == b);
+  CHECK(hooks.stats().packed == 1);
+  CHECK(hooks.stats().shared == 1);
+  auto c = hooks.pack(info(t.data() + 100, 200));  // other elements of the storage
+  CHECK(c != a);
+  t.fill(3.0f);  // new values: a new copy
+  auto d = hooks.pack(info(t.data(), 300));
+  CHECK(d != a);
+  CHECK(hooks.stats().packed == 3);
+  CHECK(FakeTransfer::live == live0 + 3);
+  std::vector<float> back(300);
+  hooks.unpack(a, back.data(), info(nullptr, 300));
+  CHECK(back[299] == 2.0f);
+  hooks.unpack(d, back.data(), info(nullptr, 300));
+  CHECK(back[0] == 3.0f);
+  CHECK(hooks.stats().unpacked == 2);
+  a.reset();
+  b.reset();
+  c.reset();
+  d.reset();
+  CHECK(FakeTransfer::live == live0);  // every buffer returned
+  auto e = hooks.pack(info(t.data(), 300));  // the remembered copy is gone: a new one
+  CHECK(hooks.stats().packed == 4);
+}
+
+TEST_CASE("HostOffloadHooks through a host transfer: the graph's gradients bitwise, a value saved twice copied once") {
+  const auto plain = run_graph(nullptr, false);
+  const std::size_t live0 = FakeTransfer::live;
+  auto hooks = std::make_shared<FakeDeviceHooks>(OffloadOptions{.min_bytes = 0});
+  const auto offloaded = run_graph(hooks, true);  // the originals overwritten after the forward pass
+  const OffloadStats& st = hooks->offload.stats();
+  CHECK(st.packed == std::size_t(expected_packs - 1));  // tanh(a) * a: one copy of a
+  CHECK(st.shared == 1);
+  CHECK(st.unpacked == std::size_t(expected_packs));
+  CHECK(st.kept == 0);
+  CHECK(FakeTransfer::live == live0);
+  for (std::size_t k = 0; k < plain.size(); ++k) {
+    CAPTURE(k);
+    CHECK(same_bits(plain[k], offloaded[k]));
+  }
+}
+
+TEST_CASE("HostOffloadHooks through a host transfer: FNO-2D bitwise gradients; each block input copied once") {
+  const FNOOptions o{.n_modes = {4, 4}, .in_channels = 2, .out_channels = 1, .hidden_channels = 8, .n_layers = 3};
+  auto run = [&](const std::shared_ptr<SavedTensorHooks>& hooks, bool ckpt) {
+    Generator init(42);
+    FNO<2> model(o, init);
+    model.set_activation_checkpointing(ckpt);
+    Generator gx(7);
+    Var<float, 4> x(Tensor<float, 4>::normal({2, 2, 12, 10}, 0, 1, gx), true);
+    const auto r = Tensor<float, 4>::normal({2, 1, 12, 10}, 0, 1, gx);
+    Var<float, 0> loss;
+    {
+      SavedTensorHooksGuard scope(hooks);
+      loss = sum(Var<float, 4>(model(x) * r));
+    }
+    loss.backward();
+    std::vector<std::complex<double>> g;
+    for (float v : x.grad().to_vector()) g.emplace_back(v);
+    for (const auto& entry : model.named_parameters())
+      for (auto v : entry.second->grad_raw()->to_vector<std::complex<double>>()) g.push_back(v);
+    return g;
+  };
+  const auto plain = run(nullptr, false);
+  for (bool ckpt : {false, true}) {
+    CAPTURE(ckpt);
+    auto hooks = std::make_shared<FakeDeviceHooks>(OffloadOptions{});
+    CHECK(run(hooks, ckpt) == plain);
+    const OffloadStats& st = hooks->offload.stats();
+    CHECK(st.packed > 0);
+    CHECK(st.unpacked == st.packed + st.shared);
+    // Without checkpointing each layer's input is read by both skips (the linear fno skip and
+    // the soft-gating channel-MLP skip): saved twice, copied once.
+    if (!ckpt) CHECK(st.shared == std::size_t(o.n_layers));
   }
 }
 

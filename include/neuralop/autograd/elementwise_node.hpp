@@ -298,8 +298,7 @@ class ElementwiseNode final : public Node {
   // kept of the elements it spans (data + lo .. data + lo + n - 1; strides may be negative).
   struct SavedLeaf {
     std::uint64_t version = 0;
-    PackedBuffer packed;
-    std::shared_ptr<const VersionCounter> counter;  // packed only: the storage's counter
+    PackedBuffer packed;  // its info.counter: the storage's, for the version check
     index_t lo = 0;
     std::size_t n = 0;
   };
@@ -313,9 +312,8 @@ class ElementwiseNode final : public Node {
       const index_t span = (tl.shape[d] - 1) * tl.strides[d];
       (span < 0 ? lo : hi) += span;
     }
-    s.packed = pack_saved<LT, B>(tl.data + lo, static_cast<std::size_t>(hi - lo + 1));
+    s.packed = pack_saved<LT, B>(tl.data + lo, static_cast<std::size_t>(hi - lo + 1), *tl.owner);
     if (!s.packed) return;
-    s.counter = tl.owner->version_counter();
     s.lo = lo;
     s.n = static_cast<std::size_t>(hi - lo + 1);
     tl.owner.reset();
@@ -351,7 +349,7 @@ class ElementwiseNode final : public Node {
       }
       const SavedLeaf& s = saved_[i++];
       const auto& tl = leaf.tensor_leaf();
-      const std::uint64_t now = s.packed ? s.counter->load(std::memory_order_relaxed) : tl.owner->version();
+      const std::uint64_t now = s.packed ? s.packed.info.counter->load(std::memory_order_relaxed) : tl.owner->version();
       if (now != s.version)
         throw_error<autograd_error>("backward of an elementwise expression: its input of shape ",
                                     format_shape(tl.shape), " was modified in place after it was used (version ", now,

@@ -26,11 +26,8 @@ class Saved {
   // whether the op records a node: some input requires grad) and grad mode is on.
   Saved(const Tensor<T, R, B>& t, bool pack) : tensor_(t), shape_(t.shape()), version_(t.version()) {
     if (!pack || !t.defined() || !current_saved_tensor_hooks() || !is_grad_enabled()) return;
-    packed_ = detail::pack_saved<T, B>(t.data(), static_cast<std::size_t>(t.numel()));
-    if (packed_) {
-      counter_ = t.storage()->version_counter();  // outlives the buffer, which may now be freed
-      tensor_ = Tensor<T, R, B>();
-    }
+    packed_ = detail::pack_saved<T, B>(t.data(), static_cast<std::size_t>(t.numel()), *t.storage());
+    if (packed_) tensor_ = Tensor<T, R, B>();  // the buffer may now be freed; its counter is kept
   }
 
   const Shape<R>& shape() const { return shape_; }
@@ -39,7 +36,7 @@ class Saved {
   // The saved tensor (`op` names the reverse rule in the error). A packed one is unpacked into a
   // fresh tensor at every call, freed when the caller drops it.
   Tensor<T, R, B> get(const char* op) const {
-    const std::uint64_t now = packed_ ? counter_->load(std::memory_order_relaxed) : tensor_.version();
+    const std::uint64_t now = packed_ ? packed_.info.counter->load(std::memory_order_relaxed) : tensor_.version();
     if (now != version_)
       throw_error<autograd_error>("backward of '", op, "': a saved tensor of shape ", format_shape(shape_),
                                   " was modified in place after it was used (version ", now, ", saved at ", version_, ")");
@@ -53,7 +50,6 @@ class Saved {
   Tensor<T, R, B> tensor_;  // null when packed
   Shape<R> shape_{};
   std::uint64_t version_ = 0;
-  std::shared_ptr<const VersionCounter> counter_;  // packed only
   detail::PackedBuffer packed_;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -32,6 +33,11 @@ struct SavedTensorInfo {
   const char* backend = "";     // the backend's name
   bool host_accessible = true;  // the host can read `data` (cpu)
   const HostTransfer* transfer = nullptr;  // device backends: to host memory and back
+  // The storage's version counter and its value now: the same counter, data, bytes and version
+  // are the same values (a tensor that several ops save), which hooks may keep once. The counter
+  // lives as long as any saved record of the storage, so its address is not reused meanwhile.
+  std::shared_ptr<const VersionCounter> counter;
+  std::uint64_t version = 0;
 };
 
 class SavedTensorHooks {
@@ -97,12 +103,14 @@ struct PackedBuffer {
   explicit operator bool() const { return handle != nullptr; }
 };
 
-// Offers the n elements at `data` to the thread's hooks.
+// Offers the n elements at `data` (in `storage`) to the thread's hooks. A packed buffer keeps the
+// storage's version counter (info.counter) for the in-place check.
 template <class T, class B>
-PackedBuffer pack_saved(const T* data, std::size_t n) {
+PackedBuffer pack_saved(const T* data, std::size_t n, const Storage<T, B>& storage) {
   const auto& hooks = current_saved_tensor_hooks();
   if (!hooks || n == 0) return {};
-  SavedTensorInfo info{data, n * sizeof(T), dtype_name<T>(), B::name, B::host_accessible, host_transfer<B>()};
+  SavedTensorInfo info{data,           n * sizeof(T),        dtype_name<T>(),           B::name, B::host_accessible,
+                       host_transfer<B>(), storage.version_counter(), storage.version()};
   std::shared_ptr<void> handle = hooks->pack(info);
   if (!handle) return {};
   info.data = nullptr;
