@@ -239,9 +239,15 @@ class Trainer {
   template <class Ty>
   typename Ty::y_var forward(const typename Ty::model_batch& mb) {
     using out_t = std::remove_cvref_t<decltype((*model_)(std::declval<const typename Ty::x_var&>()))>;
-    static_assert(std::is_same_v<out_t, typename Ty::y_var>,
+    constexpr bool same_backend = detail::var_on_backend<out_t, typename Ty::backend_type>;
+    static_assert(same_backend,
+                  "Trainer: the model runs on another backend than the batches it is given (FNO<2, float, cuda> with a "
+                  "host dataset?). Move them there: pass a DefaultDataProcessor<T, RX, RY, Backend> (normalizers "
+                  "optional), or keep the dataset on that backend (TensorDataset<T, RX, RY, Backend>)");
+    static_assert(!same_backend || std::is_same_v<out_t, typename Ty::y_var>,
                   "Trainer: the model's output type must be the Var type of the batch's y");
-    return (*model_)(detail::as_var(mb.x));
+    if constexpr (same_backend && std::is_same_v<out_t, typename Ty::y_var>) return (*model_)(detail::as_var(mb.x));
+    else return {};
   }
   template <class Ty>
   typename Ty::y_var postprocess(typename Ty::y_var out, typename Ty::model_batch& mb) const {

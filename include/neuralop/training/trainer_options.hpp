@@ -100,6 +100,12 @@ var_of_t<X> as_var(const X& x) {
   return x;
 }
 
+// Whether V is a Var on backend B (true for other types: those are checked elsewhere).
+template <class V, class B>
+inline constexpr bool var_on_backend = true;
+template <TensorScalar T, std::size_t R, class VB, class B>
+inline constexpr bool var_on_backend<Var<T, R, VB>, B> = std::is_same_v<VB, B>;
+
 template <class Processor, class LoaderBatch>
 struct model_batch_of {
   using type = typename Processor::model_batch_type;
