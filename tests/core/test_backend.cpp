@@ -210,6 +210,56 @@ TEST_CASE("the channel-map GEMM (panel kernel) matches the naive product, with i
   check_panel_gemm<double, Trans::N>(33, 65, 257);
 }
 
+namespace {
+// The weight-gradient GEMM C[b] = alpha A[b] B[b]^T + beta C[b] with a long k (panel kernel over
+// transposed chunks of B) against the naive product: row counts around the register tile, row
+// lengths with packet and scalar tails, k across several chunks with a ragged last one.
+template <class T>
+void check_panel_gemm_nt(index_t m, index_t k, index_t n) {
+  CAPTURE(m);
+  CAPTURE(k);
+  CAPTURE(n);
+  Generator g(static_cast<std::uint64_t>(m * 7000 + k * 10 + n));
+  const index_t batch = 3;
+  const auto A = Tensor<T, 3>::normal({batch, m, k}, 0, 1, g), Bt = Tensor<T, 3>::normal({batch, n, k}, 0, 1, g);
+  const auto C0 = Tensor<T, 3>::normal({batch, m, n}, 0, 1, g);
+  const GemmShape s = packed_gemm_shape<Trans::N, Trans::T>(batch, m, n, k, m * k, n * k, m * n);
+  REQUIRE(cpu_detail::panel_gemm_nt_applies(s, cpu_detail::panel::packet_size<T>));
+  const auto av = A.to_vector(), bv = Bt.to_vector(), c0 = C0.to_vector();
+  for (const auto ab : {std::array<T, 2>{T(1), T(0)}, std::array<T, 2>{T(2), T(0.5)}, std::array<T, 2>{T(1), T(1)}}) {
+    auto C = Tensor<T, 3>::empty({batch, m, n});
+    C.assign(C0);
+    cpu::gemm<T, Trans::N, Trans::T>(s, ab[0], A.data(), Bt.data(), ab[1], C.data());
+    const auto cv = C.to_vector();
+    double worst = 0, scale = 0;
+    for (index_t b = 0; b < batch; ++b) {
+      const std::vector<T> Ab(av.begin() + b * m * k, av.begin() + (b + 1) * m * k), Bb(bv.begin() + b * n * k, bv.begin() + (b + 1) * n * k);
+      const auto ref = naive_gemm(Trans::N, Trans::T, m, n, k, Ab, Bb);
+      for (index_t i = 0; i < m * n; ++i) {
+        const auto at = static_cast<std::size_t>(b * m * n + i);
+        const T want = ab[0] * ref[static_cast<std::size_t>(i)] + ab[1] * c0[at];
+        worst = std::max(worst, double(std::abs(cv[at] - want)));
+        scale = std::max(scale, double(std::abs(want)));
+      }
+    }
+    CAPTURE(double(ab[0]));
+    CAPTURE(double(ab[1]));
+    CHECK(worst < (std::is_same_v<T, float> ? 1e-5 : 1e-13) * std::max(1.0, scale));
+  }
+}
+}  // namespace
+
+TEST_CASE("the weight-gradient GEMM (A B^T, long k; panel kernel) matches the naive product") {
+  for (const index_t m : {4, 7, 13, 64})
+    for (const index_t k : {64, 100, 1030})
+      for (const index_t n : {16, 17, 33, 64, 130}) {
+        check_panel_gemm_nt<float>(m, k, n);
+        check_panel_gemm_nt<double>(m, k, n);
+      }
+  check_panel_gemm_nt<float>(70, 4100, 40);  // rows split into tasks
+  check_panel_gemm_nt<double>(5, 64, 1024);
+}
+
 TEST_CASE("the per-mode contraction matches the naive sums, with either operand conjugated") {
   using Z = std::complex<float>;
   for (const index_t M : {1, 9, 16, 37})
@@ -257,17 +307,23 @@ TEST_CASE("matmul and channel contraction are bitwise thread-independent") {
   const auto a = Tensor<float, 3>::normal({2, 300, 200}, 0.f, 1.f, g), b = Tensor<float, 3>::normal({2, 200, 250}, 0.f, 1.f, g);
   const auto x = Tensor<float, 4>::normal({2, 64, 32, 32}, 0.f, 1.f, g);
   const auto w = Tensor<float, 2>::normal({48, 64}, 0.f, 1.f, g);
-  std::vector<float> m1, m2, c1, c2;
+  // and the weight gradient's A B^T (long k, rows split into tasks)
+  const auto ga = Tensor<float, 2>::normal({70, 4100}, 0.f, 1.f, g), gb = Tensor<float, 2>::normal({40, 4100}, 0.f, 1.f, g);
+  const GemmShape gs = packed_gemm_shape<Trans::N, Trans::T>(1, 70, 40, 4100, 0, 0, 0);
+  std::vector<float> m1, m2, c1, c2, w1(70 * 40), w2(70 * 40);
   test::with_threads(1, [&] {
     m1 = matmul(a, b).to_vector();
     c1 = channel_contract(x, w).to_vector();
+    cpu::gemm<float, Trans::N, Trans::T>(gs, 1.f, ga.data(), gb.data(), 0.f, w1.data());
   });
   test::with_threads(3, [&] {
     m2 = matmul(a, b).to_vector();
     c2 = channel_contract(x, w).to_vector();
+    cpu::gemm<float, Trans::N, Trans::T>(gs, 1.f, ga.data(), gb.data(), 0.f, w2.data());
   });
   CHECK(m1 == m2);
   CHECK(c1 == c2);
+  CHECK(w1 == w2);
 }
 
 TEST_CASE("the caching allocator reuses large blocks and tracks peak usage") {

@@ -85,11 +85,14 @@ void eigen_gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* 
   });
 }
 
-// The channel-map shape goes to the panel kernel (see panel_gemm.hpp), the rest to Eigen.
+// The channel maps' shapes go to the panel kernels (see panel_gemm.hpp): their product and its
+// weight gradient (A B^T with a long k); the rest to Eigen.
 template <class T, Trans ta, Trans tb>
 void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
   if constexpr (panel_gemm_applies_to_types<T, ta, tb>())
     if (panel_gemm_applies(s, panel::packet_size<T>)) return panel_gemm<T, ta>(s, alpha, A, B, beta, C);
+  if constexpr (panel_gemm_nt_applies_to_types<T, ta, tb>())
+    if (panel_gemm_nt_applies(s, panel::packet_size<T>)) return panel_gemm_nt<T>(s, alpha, A, B, beta, C);
   eigen_gemm<T, ta, tb>(s, alpha, A, B, beta, C);
 }
 

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 #include <Eigen/Core>
 
 #include "neuralop/backend/cpu/gemm_shape.hpp"
@@ -179,6 +180,86 @@ void panel_gemm(const GemmShape& s, const T* A, const T* B, T* C, const panel::E
 template <class T, Trans ta>
 void panel_gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
   panel_gemm<T, ta>(s, A, B, C, panel::Epilogue<T>{.alpha = alpha, .beta = beta});
+}
+
+// ---- C[b] = alpha * A[b] * B[b]^T + beta * C[b] with a long inner dimension: A[b] (m x k) and
+// B[b] (n x k) both run along k (a 1x1 map's weight gradient dy x^T, k the spatial size; Eigen
+// spent a third of its time there packing both operands, measured 2026-12-02). Chunks of kc
+// columns of B[b] are transposed into a buffer (packet x packet blocks in registers), which the
+// panel kernel above reads as its B (kc x n, rows of n); A is read in place (broadcasts) and C
+// takes the chunks in order of k (alpha applied to each, beta to the first).
+
+namespace panel {
+// PS x PS values in PS packets, for Eigen's in-register transpose. (GCC warns that a packet's
+// vector attributes are dropped in the template argument; harmless here: its size and alignment
+// are in the packet types themselves.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+template <class T>
+using Block = Eigen::internal::PacketBlock<Packet<T>, packet_size<T>>;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// dst[kk * ldd + j] = src[j * lds + kk] for j < n, kk < kc.
+template <class T>
+void pack_transposed(index_t n, index_t kc, const T* src, index_t lds, T* dst, index_t ldd) {
+  using P = Packet<T>;
+  constexpr int PS = packet_size<T>;
+  index_t j = 0;
+  for (; j + PS <= n; j += PS) {
+    index_t kk = 0;
+    for (; kk + PS <= kc; kk += PS) {
+      Block<T> blk;
+      for (int r = 0; r < PS; ++r) blk.packet[r] = Eigen::internal::ploadu<P>(src + (j + r) * lds + kk);
+      Eigen::internal::ptranspose(blk);
+      for (int r = 0; r < PS; ++r) Eigen::internal::pstoreu(dst + (kk + r) * ldd + j, blk.packet[r]);
+    }
+    for (; kk < kc; ++kk)
+      for (int r = 0; r < PS; ++r) dst[kk * ldd + j + r] = src[(j + r) * lds + kk];
+  }
+  for (; j < n; ++j)
+    for (index_t kk = 0; kk < kc; ++kk) dst[kk * ldd + j] = src[j * lds + kk];
+}
+}  // namespace panel
+
+template <class T, Trans ta, Trans tb>
+constexpr bool panel_gemm_nt_applies_to_types() {
+  return (std::is_same_v<T, float> || std::is_same_v<T, double>) && ta == Trans::N && tb != Trans::N &&
+         panel::packet_size<T> > 1;
+}
+// A long k (the transposition costs one pass over B per row chunk of C, against m multiply-adds
+// per element of B), rows of C at least a packet, and a chunk buffer within L2.
+inline bool panel_gemm_nt_applies(const GemmShape& s, int packet) {
+  return s.m >= 4 && s.k >= 64 && s.n >= packet && s.n <= 1024;
+}
+
+template <class T>
+void panel_gemm_nt(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
+  constexpr index_t PS = panel::packet_size<T>;
+  // kc columns of B per chunk: the transposed chunk (kc x n) within 64 KiB of float.
+  const index_t kc = std::clamp<index_t>(index_t(16384) / s.n / PS * PS, PS, 256);
+  // Tasks by sizes only: whole batch entries, their rows split (each split transposes B again)
+  // only as far as needed for about 16 tasks, into chunks of at least 32 rows.
+  const index_t want = std::max<index_t>(1, std::min((index_t(16) + s.batch - 1) / s.batch, s.m / 32));
+  const index_t rows = ((s.m + want - 1) / want + panel::MR - 1) / panel::MR * panel::MR;
+  const index_t n_chunks = (s.m + rows - 1) / rows;
+  ThreadPool::instance().parallel_for(s.batch * n_chunks, [&](index_t t) {
+    const index_t b = t / n_chunks, r0 = (t % n_chunks) * rows, r1 = std::min(s.m, r0 + rows);
+    thread_local std::vector<T> buf;
+    if (buf.size() < static_cast<std::size_t>(kc * s.n)) buf.resize(static_cast<std::size_t>(kc * s.n));
+    const T* a = A + b * s.stride_a + r0 * s.lda;
+    const T* bb = B + b * s.stride_b;
+    T* c = C + b * s.stride_c + r0 * s.ldc;
+    for (index_t k0 = 0; k0 < s.k; k0 += kc) {
+      const index_t kcur = std::min(kc, s.k - k0);
+      panel::pack_transposed(s.n, kcur, bb + k0, s.ldb, buf.data(), s.n);
+      const panel::Epilogue<T> e{.alpha = alpha, .beta = k0 == 0 ? beta : T(1)};
+      panel::columns<false>(r1 - r0, kcur, a + k0, s.lda, buf.data(), s.n, c, s.ldc, e, 0, s.n);
+    }
+  });
 }
 
 }  // namespace neuralop::cpu_detail
