@@ -200,8 +200,8 @@ void check_panel_gemm(index_t m, index_t k, index_t n) {
 }  // namespace
 
 TEST_CASE("the channel-map GEMM (panel kernel) matches the naive product, with its fused bias and addend") {
-  for (const index_t m : {4, 5, 6, 7, 13, 64})
-    for (const index_t k : {8, 11, 64})
+  for (const index_t m : {4, 5, 6, 7, 13, 17, 64})
+    for (const index_t k : {1, 2, 8, 11, 64})
       for (const index_t n : {64, 67, 130, 1000}) {
         check_panel_gemm<float, Trans::N>(m, k, n);
         check_panel_gemm<double, Trans::T>(m, k, n);

@@ -265,6 +265,12 @@ class FNOBlocks : public Module {
     if (has_norm()) h = norm(2 * i, h);
     h = add_skip(fno_skips_, h, x, s_fno, fused, i);
     if (!last) h = act(h);
+    if constexpr (!complex_data) {
+      // gelu(mlp(h) + skip(x)) in one pass (the default FNO's soft-gating skip): the sum is not stored.
+      if (opt_.use_channel_mlp && fused && !mlp_skips_.empty() && !has_norm() && !last &&
+          opt_.non_linearity == Activation::gelu)
+        return mlp_skips_[i]->add_to_gelu((*channel_mlp_[i])(h), x);
+    }
     if (opt_.use_channel_mlp) h = add_skip(mlp_skips_, (*channel_mlp_[i])(h), x, s_mlp, fused, i);
     if (has_norm()) h = norm(2 * i + 1, h);  // even without a channel MLP
     if (!last) h = act(h);

@@ -58,6 +58,17 @@ class SkipConnection : public Module {
     }
     return Var<T, D + 2, B>(y + (*this)(x));
   }
+  // gelu(y + this(x)): soft-gating and identity as one elementwise pass, forward and backward
+  // (the sum is never stored; gelu's backward re-forms it from y, x and the weight). The linear
+  // skip adds in its GEMM, then gelu runs on the sum.
+  Var<T, D + 2, B> add_to_gelu(const Var<T, D + 2, B>& y, const Var<T, D + 2, B>& x) const {
+    switch (type_) {
+      case SkipType::soft_gating: return Var<T, D + 2, B>(gelu(y + x * weight_.var));
+      case SkipType::identity: return Var<T, D + 2, B>(gelu(y + x));
+      case SkipType::linear: break;
+    }
+    return Var<T, D + 2, B>(gelu(add_to(y, x)));
+  }
 
  private:
   SkipType type_;

@@ -42,7 +42,7 @@ inline constexpr int vector_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
 #else
 inline constexpr int vector_registers = 16;
 #endif
-inline constexpr int MR = vector_registers >= 32 ? 6 : 4, NP = vector_registers >= 32 ? 4 : 2;
+inline constexpr int MR = vector_registers >= 32 ? 6 : 4, NP = vector_registers >= 32 ? 4 : 2;  // the widest strip
 
 // What is added to alpha * op(A) * B before C is written: beta * C (beta 0: C is not read), a
 // bias per row of C (broadcast along the row), and an addend laid out like C. Pointers are at the
@@ -110,33 +110,51 @@ void tile_scalar(index_t rows, index_t cols, index_t k, const T* A, index_t lda,
     }
 }
 
-// Rows [0, m) of op(A) over one strip of Np packets of columns.
+// Rows per register tile for a strip of Np packets: as many accumulators as the registers hold
+// beside Np packets of B and one broadcast (a narrow strip takes more rows, so that each loaded
+// packet of B still feeds several multiply-adds).
+template <int Np>
+inline constexpr int rows_for = vector_registers >= 32 ? (Np >= 4 ? 6 : Np == 3 ? 8 : Np == 2 ? 12 : 16) : (Np >= 2 ? 4 : 8);
+
+// Rows [0, m) of op(A) over one strip of Np packets of columns: full tiles, then the last rows
+// as tiles of 8, 4, 2, 1.
 template <int Np, bool TransA, class T>
 void strip(index_t m, index_t k, const T* A, index_t lda, const T* B, index_t ldb, T* C, index_t ldc, const Epilogue<T>& e) {
+  constexpr int Rows = rows_for<Np>;
   const index_t rs = TransA ? 1 : lda;  // step of A's pointer per row of op(A)
   index_t r = 0;
-  for (; r + MR <= m; r += MR) tile<MR, Np, TransA>(k, A + r * rs, lda, B, ldb, C + r * ldc, ldc, e.at(r, 0));
-  const T* a = A + r * rs;
-  T* c = C + r * ldc;
-  const Epilogue<T> er = e.at(r, 0);
-  switch (m - r) {  // the last rows, fewer than MR
-    case 5: if constexpr (MR > 5) tile<5, Np, TransA>(k, a, lda, B, ldb, c, ldc, er); break;
-    case 4: if constexpr (MR > 4) tile<4, Np, TransA>(k, a, lda, B, ldb, c, ldc, er); break;
-    case 3: tile<3, Np, TransA>(k, a, lda, B, ldb, c, ldc, er); break;
-    case 2: tile<2, Np, TransA>(k, a, lda, B, ldb, c, ldc, er); break;
-    case 1: tile<1, Np, TransA>(k, a, lda, B, ldb, c, ldc, er); break;
-    default: break;
-  }
+  for (; r + Rows <= m; r += Rows) tile<Rows, Np, TransA>(k, A + r * rs, lda, B, ldb, C + r * ldc, ldc, e.at(r, 0));
+  auto tail = [&](auto rows) {
+    constexpr int R = decltype(rows)::value;
+    if constexpr (R < Rows)
+      if (m - r >= R) {
+        tile<R, Np, TransA>(k, A + r * rs, lda, B, ldb, C + r * ldc, ldc, e.at(r, 0));
+        r += R;
+      }
+  };
+  tail(std::integral_constant<int, 8>{});
+  tail(std::integral_constant<int, 4>{});
+  tail(std::integral_constant<int, 2>{});
+  tail(std::integral_constant<int, 1>{});
 }
 
-// Columns [j0, j1) of one batch entry: full strips, then single packets, then scalars.
+// Columns [j0, j1) of one batch entry: full strips, then one narrower strip of the packets
+// left, then scalars.
 template <bool TransA, class T>
 void columns(index_t m, index_t k, const T* A, index_t lda, const T* B, index_t ldb, T* C, index_t ldc, const Epilogue<T>& e,
              index_t j0, index_t j1) {
   constexpr int PS = packet_size<T>;
   index_t j = j0;
   for (; j + NP * PS <= j1; j += NP * PS) strip<NP, TransA>(m, k, A, lda, B + j, ldb, C + j, ldc, e.at(0, j));
-  for (; j + PS <= j1; j += PS) strip<1, TransA>(m, k, A, lda, B + j, ldb, C + j, ldc, e.at(0, j));
+  const index_t packets = (j1 - j) / PS;
+  if (packets == 3) {
+    if constexpr (NP > 3) strip<3, TransA>(m, k, A, lda, B + j, ldb, C + j, ldc, e.at(0, j));
+  } else if (packets == 2) {
+    if constexpr (NP > 2) strip<2, TransA>(m, k, A, lda, B + j, ldb, C + j, ldc, e.at(0, j));
+  } else if (packets == 1) {
+    strip<1, TransA>(m, k, A, lda, B + j, ldb, C + j, ldc, e.at(0, j));
+  }
+  j += packets * PS;
   if (j < j1) tile_scalar<TransA>(m, j1 - j, k, A, lda, B + j, ldb, C + j, ldc, e.at(0, j));
 }
 
@@ -151,10 +169,12 @@ constexpr bool panel_gemm_applies_to_types() {
          panel::packet_size<T> > 1;
 }
 // (Measured 2026-12-02 against Eigen, 2 threads, AVX-512: 1.4-2.5x faster for 32-128 channels
-// and rows of 256-16384; slower for k = 2 or a single row, where Eigen's matrix-vector and
-// memory-bound paths do better.)
+// and rows of 256-16384. For k = 1 to 7 (a lifting layer's few input channels, output-bound) it
+// is 1.3-2.4x faster too, in the same process alternating with Eigen, bias or not (measured
+// 2026-12-02: m = 64, 128; rows 1024); an earlier reading that Eigen won there was not
+// reproduced. A single row stays with Eigen's matrix-vector path.)
 inline bool panel_gemm_applies(const GemmShape& s, int packet) {
-  return s.stride_a == 0 && s.m >= 4 && s.k >= 8 && s.k <= 512 && s.m * s.k <= (index_t(1) << 16) && s.n >= 4 * packet;
+  return s.stride_a == 0 && s.m >= 4 && s.k >= 1 && s.k <= 512 && s.m * s.k <= (index_t(1) << 16) && s.n >= 4 * packet;
 }
 
 // Work division by sizes only: column chunks of whole strips, about panel_task_flops
