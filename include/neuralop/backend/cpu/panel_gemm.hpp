@@ -163,10 +163,14 @@ void columns(index_t m, index_t k, const T* A, index_t lda, const T* B, index_t 
 // Whether the panel kernel serves this GEMM: a real type with packets, one op(A) for every
 // batch entry (stride 0), B as stored, op(A) small enough that a strip of B (k rows) and the
 // whole of op(A) stay in cache, and rows of C long enough to fill register strips.
+// The panel kernels' element types: real, with SIMD packets.
+template <class T>
+constexpr bool panel_real_type() {
+  return (std::is_same_v<T, float> || std::is_same_v<T, double>) && panel::packet_size<T> > 1;
+}
 template <class T, Trans ta, Trans tb>
 constexpr bool panel_gemm_applies_to_types() {
-  return (std::is_same_v<T, float> || std::is_same_v<T, double>) && tb == Trans::N && ta != Trans::C &&
-         panel::packet_size<T> > 1;
+  return panel_real_type<T>() && tb == Trans::N && ta != Trans::C;
 }
 // (Measured 2026-12-02 against Eigen, 2 threads, AVX-512: 1.4-2.5x faster for 32-128 channels
 // and rows of 256-16384. For k = 1 to 7 (a lifting layer's few input channels, output-bound) it
@@ -250,8 +254,7 @@ void pack_transposed(index_t n, index_t kc, const T* src, index_t lds, T* dst, i
 
 template <class T, Trans ta, Trans tb>
 constexpr bool panel_gemm_nt_applies_to_types() {
-  return (std::is_same_v<T, float> || std::is_same_v<T, double>) && ta == Trans::N && tb != Trans::N &&
-         panel::packet_size<T> > 1;
+  return panel_real_type<T>() && ta == Trans::N && tb != Trans::N;
 }
 // A long k (the transposition costs one pass over B per row chunk of C, against m multiply-adds
 // per element of B), rows of C at least a packet, and a chunk buffer within L2.
