@@ -55,4 +55,10 @@ if [ "$quick" -eq 0 ]; then
   echo "== [3/3] fuzzing the file readers (libFuzzer, ASan + UBSan), 30 s per target"
   scripts/fuzz.sh 30 -j "$jobs"
 fi
+data_dir=$(meson introspect build/gcc --buildoptions | python3 -c \
+  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="data_dir"))')
+[ -n "$data_dir" ] || data_dir=../shared/reference/neuralop-data
+[ -f "$data_dir/darcy_train_16.pt" ] ||
+  echo "note: NeuralOperator's sample data not found in $data_dir: the test cases that read them were skipped" \
+       "(configure with -Ddata_dir=DIR to run them)"
 echo "== all tests passed in $(( $(date +%s) - start )) s"

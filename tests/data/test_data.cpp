@@ -95,7 +95,7 @@ std::string ns_folder() {
 
 // ------------------------------------------------------------------ normalizers
 
-TEST_CASE("UnitGaussianNormalizer fitted on the Darcy train set matches NeuralOperator (channel-wise and pixel-wise)") {
+TEST_CASE("UnitGaussianNormalizer fitted on the Darcy train set matches NeuralOperator (channel-wise and pixel-wise)" * doctest::skip(!iotest::have_sample_data())) {
   const auto& g = golden().at("darcy");
   for (const char* enc : {"channel-wise", "pixel-wise"}) {
     INFO("encoding " << enc);
@@ -214,7 +214,7 @@ TEST_CASE("UnitGaussianNormalizer state_dict: buffers mean and std, absent until
             .find("more than once") != std::string::npos);
 }
 
-TEST_CASE("unit_gaussian_normalizers_from_dataset: partial_fit per sample as NeuralOperator's from_dataset") {
+TEST_CASE("unit_gaussian_normalizers_from_dataset: partial_fit per sample as NeuralOperator's from_dataset" * doctest::skip(!iotest::have_sample_data())) {
   const auto& g = golden().at("from_dataset");
   auto o = darcy_options();
   o.n_train = 20;
@@ -259,7 +259,7 @@ TEST_CASE("DictUnitGaussianNormalizer: per-field channel ranges, uncovered chann
 
 // ------------------------------------------------------------------ processors
 
-TEST_CASE("DefaultDataProcessor: y normalised in training only, output de-normalised in evaluation only") {
+TEST_CASE("DefaultDataProcessor: y normalised in training only, output de-normalised in evaluation only" * doctest::skip(!iotest::have_sample_data())) {
   const auto& g = golden().at("darcy");
   for (const char* which : {"processor", "processor_in_out"}) {
     INFO(which);
@@ -285,7 +285,7 @@ TEST_CASE("DefaultDataProcessor: y normalised in training only, output de-normal
   }
 }
 
-TEST_CASE("DefaultDataProcessor: state_dict round trip, backend copy, positional encoding, identity processor") {
+TEST_CASE("DefaultDataProcessor: state_dict round trip, backend copy, positional encoding, identity processor" * doctest::skip(!iotest::have_sample_data())) {
   auto loaded = data::load_darcy_pt<float>(darcy_options());
   auto& p = loaded.processor;
   CHECK(p.in_normalizer() == nullptr);
@@ -323,7 +323,7 @@ TEST_CASE("DefaultDataProcessor: state_dict round trip, backend copy, positional
 
 // ------------------------------------------------------------------ Darcy loaders
 
-TEST_CASE("load_darcy_flow_small: the batches, counts and sample values of NeuralOperator's loaders") {
+TEST_CASE("load_darcy_flow_small: the batches, counts and sample values of NeuralOperator's loaders" * doctest::skip(!iotest::have_sample_data())) {
   const auto& g = golden().at("darcy");
   const auto d = data::load_darcy_flow_small<float>(darcy_options());
   CHECK(d.train.size() == g.at("n_train_batches").as<index_t>());
@@ -356,7 +356,7 @@ TEST_CASE("load_darcy_flow_small: the batches, counts and sample values of Neura
   CHECK(std::count(xv.begin(), xv.end(), 0.0f) == 256000 - 127858);
 }
 
-TEST_CASE("DarcyDataset subsampling: only the first data axis is stepped, as PTDataset's rank arithmetic does") {
+TEST_CASE("DarcyDataset subsampling: only the first data axis is stepped, as PTDataset's rank arithmetic does" * doctest::skip(!iotest::have_sample_data())) {
   const auto& g = golden().at("darcy_sub");
   const data::DarcyDataset<float> ds({.data_root = data_root(), .n_train = 10, .n_tests = {5}, .batch_size = 4, .test_batch_sizes = {4},
                                       .test_resolutions = {16}, .subsampling_rate = index_t{2}});
@@ -374,7 +374,7 @@ TEST_CASE("DarcyDataset subsampling: only the first data axis is stepped, as PTD
         }).find("1 data axes") != std::string::npos);
 }
 
-TEST_CASE("load_darcy_pt in double: x 0/1, y converted, statistics in double") {
+TEST_CASE("load_darcy_pt in double: x 0/1, y converted, statistics in double" * doctest::skip(!iotest::have_sample_data())) {
   auto o = darcy_options();
   o.n_train = 100;
   o.n_tests = {10};
@@ -388,7 +388,7 @@ TEST_CASE("load_darcy_pt in double: x 0/1, y converted, statistics in double") {
 
 // ------------------------------------------------------------------ Burgers
 
-TEST_CASE("Burgers1dTimeDataset and its processor match NeuralOperator (x repeated along time, float and double)") {
+TEST_CASE("Burgers1dTimeDataset and its processor match NeuralOperator (x repeated along time, float and double)" * doctest::skip(!iotest::have_sample_data())) {
   const auto& g = golden().at("burgers");
   auto run = [&]<class T>(T, double rtol) {
     const data::Burgers1dTimeDataset<T> ds({.root_dir = data_root(), .n_train = 10, .n_tests = {10}, .batch_size = 2, .test_batch_sizes = {2},
@@ -423,7 +423,7 @@ TEST_CASE("Burgers1dTimeDataset and its processor match NeuralOperator (x repeat
   SUBCASE("double") { run(double{}, 1e-6); }
 }
 
-TEST_CASE("load_mini_burgers_1dtime: shuffled train loader, a permutation per epoch, fixed by the seed") {
+TEST_CASE("load_mini_burgers_1dtime: shuffled train loader, a permutation per epoch, fixed by the seed" * doctest::skip(!iotest::have_sample_data())) {
   const auto l = data::load_mini_burgers_1dtime<float>(
       {.data_path = data_root(), .n_train = 40, .n_test = 8, .batch_size = 8, .test_batch_size = 4, .seed = 5});
   CHECK(l.train.options().shuffle);
@@ -464,7 +464,7 @@ TEST_CASE("load_navier_stokes_pt reads nsforcing_{train,test}_{res}.pt") {
 
 // ------------------------------------------------------------------ bad input
 
-TEST_CASE("data loaders: bad input gives clear errors") {
+TEST_CASE("data loaders: bad input gives clear errors" * doctest::skip(!iotest::have_sample_data())) {
   auto o = darcy_options();
   SUBCASE("missing file names the path") {
     o.test_resolutions = {16, 64};

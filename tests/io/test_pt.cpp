@@ -47,7 +47,7 @@ std::string tensor_pickle(const std::string& storage_type, int numel, int offset
 
 }  // namespace
 
-TEST_CASE("darcy, burgers, mini_car: reference values and layouts from the spec") {
+TEST_CASE("darcy, burgers, mini_car: reference values and layouts from the spec" * doctest::skip(!iotest::have_sample_data())) {
   const auto d = io::load_pt(data("darcy_train_16.pt"));
   CHECK(d.keys() == std::vector<std::string>{"x", "y"});
   const auto& x = d.at("x").tensor();
@@ -86,7 +86,7 @@ TEST_CASE("darcy, burgers, mini_car: reference values and layouts from the spec"
   CHECK(car.at(std::size_t(0)).at("vertices").tensor().storage.data() != q0);
 }
 
-TEST_CASE("typed access errors name the file, the path and what was found") {
+TEST_CASE("typed access errors name the file, the path and what was found" * doctest::skip(!iotest::have_sample_data())) {
   const auto d = io::load_pt(data("darcy_test_16.pt"));
   auto msg = test::error_message<io_error>([&] { (void)d.at("x").as<Tensor<float, 3>>(); });
   CHECK(msg.find("darcy_test_16.pt['x']") != std::string::npos);
@@ -101,7 +101,7 @@ TEST_CASE("typed access errors name the file, the path and what was found") {
   CHECK(msg.find("expected a list or tuple, found dict") != std::string::npos);
 }
 
-TEST_CASE("NeuralOperator's data files read as PyTorch reads them: keys, dtypes, shapes, strides, sharing, checksums") {
+TEST_CASE("NeuralOperator's data files read as PyTorch reads them: keys, dtypes, shapes, strides, sharing, checksums" * doctest::skip(!iotest::have_sample_data())) {
   // tests/io/golden/data_files.txt: written by tools/reference/make_io_golden.py with torch.load.
   for (const char* f : {"darcy_train_16.pt", "darcy_test_16.pt", "darcy_test_32.pt", "burgers_train_16.pt",
                         "burgers_test_16.pt", "mini_car.pt"}) {
@@ -160,7 +160,8 @@ TEST_CASE("the legacy format and non-archives are refused clearly") {
   CHECK(msg.find("does_not_exist.pt: open failed") != std::string::npos);
 }
 
-TEST_CASE("round trips keep values, dtypes, strides, offsets and shared storages") {
+TEST_CASE("round trips of NeuralOperator's data files keep values, dtypes, strides, offsets and shared storages" *
+          doctest::skip(!iotest::have_sample_data())) {
   for (const char* f : {"darcy_test_16.pt", "burgers_test_16.pt", "mini_car.pt"}) {
     CAPTURE(f);
     const auto v = io::load_pt(data(f));
@@ -170,6 +171,9 @@ TEST_CASE("round trips keep values, dtypes, strides, offsets and shared storages
     CHECK(w.equals(v));
     CHECK(iotest::describe(w, "x") == iotest::describe(v, "x"));  // layout and sharing too
   }
+}
+
+TEST_CASE("round trips keep values, dtypes, strides, offsets and shared storages") {
   const auto v = io::load_pt(golden("torch_types.pt"));
   const auto out = iotest::temp_path("rt_types.pt");
   io::save_pt(out, v);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../helpers.hpp"
+#include "../io/io_test_util.hpp"
 #include "neuralop/io/io.hpp"
 #include "neuralop/losses/losses.hpp"
 #include "neuralop/base.hpp"
@@ -153,12 +154,9 @@ TEST_CASE("LpLoss / H1Loss / finite_diff: bad input throws, naming the argument 
   CHECK_THROWS_AS((void)finite_diff(s, -1, 1.0, 3), value_error);
 }
 
-TEST_CASE("LpLoss / H1Loss on the shipped Darcy data: the spec's reference numbers (float32)") {
-  const std::string path = std::string(NEURALOP_DATA_DIR) + "/darcy_test_16.pt";
-  if (!std::filesystem::exists(path)) {
-    MESSAGE("skipped: " << path << " not found");
-    return;
-  }
+TEST_CASE("LpLoss / H1Loss on the shipped Darcy data: the spec's reference numbers (float32)" *
+          doctest::skip(!iotest::have_sample_data())) {
+  const std::string path = iotest::data_dir() + "/darcy_test_16.pt";
   // y = the first 4 test samples (4, 1, 16, 16); p = y + 0.1 sin(j), j the column index
   const auto all = io::load_pt(path).at("y").as<Tensor<float, 3>>();
   Tensor<float, 4> y({4, 1, 16, 16}), p({4, 1, 16, 16});
