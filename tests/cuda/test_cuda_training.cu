@@ -2,7 +2,9 @@
 // checks of tests/training/backend_parity.hpp, which the cpu suite runs bitwise on a host-memory
 // stand-in backend): LpLoss/H1Loss values and gradients on random inputs; a few epochs of
 // Trainer on a small FNO<2, float, cuda> from the same seed give the cpu run's losses, metrics
-// and parameters within float tolerances; its checkpoint loads on both backends.
+// and parameters within float tolerances; its checkpoint loads on both backends. A host dataset
+// given to the cuda model without processor (the Trainer copies the batches) gives bitwise the
+// run whose dataset is in device memory (the same kernels on the same values).
 #include "cuda_helpers.hpp"
 
 #include "../training/backend_parity.hpp"
@@ -25,4 +27,8 @@ TEST_CASE("cuda Trainer: FNO 2-D with DefaultDataProcessor moving host batches t
 
 TEST_CASE("cuda Trainer: dataset in device memory, no processor, LpLoss and ReduceLROnPlateau match the cpu run") {
   backend_parity::check_trainer_on_device_dataset<cuda>(training_tol);
+}
+
+TEST_CASE("cuda Trainer: host dataset, no processor: the Trainer copies each batch to the GPU; the run equals the device-dataset run and matches the cpu run") {
+  backend_parity::check_trainer_moving_host_batches<cuda>(training_tol);
 }

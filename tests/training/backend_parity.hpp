@@ -1,8 +1,10 @@
 // Losses and the Trainer on another backend B against the cpu backend, from the same seeds: loss
 // values and their gradients on random inputs, and whole training runs (per-epoch metrics, final
-// parameters, the checkpoint written from B's memory). Shared by training/test_trainer_backend.cpp
-// (a host-memory backend that the host may not read directly: bitwise, tolerance 0) and
-// cuda/test_cuda_training.cu (the GPU: within float tolerances). Include the backend first.
+// parameters, the checkpoint written from B's memory), with the batches brought to B by a data
+// processor, held in B's memory by the dataset, or copied there by the Trainer from a host
+// dataset. Shared by training/test_trainer_backend.cpp (a host-memory backend that the host may
+// not read directly: bitwise, tolerance 0) and cuda/test_cuda_training.cu (the GPU: within float
+// tolerances against the cpu). Include the backend first.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -163,25 +166,54 @@ RunResult run_with_processor(const std::string& save_dir) {
   return {trainer.history(), model.state_dict()};
 }
 
-// The dataset itself in B's memory (batches gathered there), no processor: LpLoss training
-// loss, ReduceLROnPlateau, a last batch smaller than the others.
-template <class B>
-RunResult run_on_device_dataset() {
-  using DS = no::data::TensorDataset<float, 4, 4, B>;
+// How run_without_normalizers feeds the model on B.
+enum class Feed {
+  dataset_on_b,    // the dataset in B's memory (batches gathered there), no processor
+  host_moved,      // a host dataset, no processor: the Trainer copies each batch to B
+  host_processor,  // a host dataset and DefaultDataProcessor<float, 4, 4, B> without normalizers (it only moves)
+};
+
+// FNO<2, float, B> without normalisation: LpLoss training loss, ReduceLROnPlateau, a last batch
+// smaller than the others, l2 and h1 evaluation at two resolutions. With a save_dir, a checkpoint
+// after every epoch; with resume, the model, optimizer, scheduler and loaders are fresh (another
+// seed) and everything comes from the checkpoint in save_dir.
+template <class B, Feed feed = Feed::dataset_on_b>
+RunResult run_without_normalizers(const std::string& save_dir = "", std::int64_t n_epochs = 3, bool resume = false) {
+  using D = std::conditional_t<feed == Feed::dataset_on_b, B, no::cpu>;  // where the dataset lives
+  using DS = no::data::TensorDataset<float, 4, 4, D>;
   using Loader = no::data::DataLoader<DS>;
-  const Data train = make_data(8, 16, 31), test = make_data(5, 16, 32);
-  no::manual_seed(8);
+  const Data train = make_data(8, 16, 31), test16 = make_data(5, 16, 32), test32 = make_data(3, 32, 33);
+  no::manual_seed(resume ? 99 : 8);
   no::FNO<2, float, B> model(fno_options(1));
-  Loader train_loader(DS(train.x.template to<B>(), train.y.template to<B>()), {.batch_size = 3, .shuffle = true, .seed = 5});
-  std::vector<std::pair<std::string, Loader>> tests{
-      {"16", Loader(DS(test.x.template to<B>(), test.y.template to<B>()), {.batch_size = 2})}};
+  const auto on_d = [](const no::Tensor<float, 4>& t) { return t.template to<D>(); };
+  Loader train_loader(DS(on_d(train.x), on_d(train.y)), {.batch_size = 3, .shuffle = true, .seed = 5});
+  std::vector<std::pair<std::string, Loader>> tests{{"16", Loader(DS(on_d(test16.x), on_d(test16.y)), {.batch_size = 2})},
+                                                    {"32", Loader(DS(on_d(test32.x), on_d(test32.y)), {.batch_size = 2})}};
   no::optim::AdamW opt(model.parameters(), {.lr = 5e-3});
   no::optim::ReduceLROnPlateau sched(opt, {.factor = 0.5, .patience = 0});
-  no::training::Trainer trainer(model, {.n_epochs = 3});
   const no::losses::H1Loss<2> h1;
   const no::losses::LpLoss<2> l2;
-  trainer.train(train_loader, tests, opt, sched, l2, {{"l2", l2}, {"h1", h1}});
-  return {trainer.history(), model.state_dict()};
+  no::training::TrainOptions<float, B> o;  // on the model's backend, whatever the loader's
+  if (!save_dir.empty()) {
+    o.save_every = 1;
+    o.save_dir = save_dir;
+  }
+  if (resume) o.resume_from_dir = save_dir;
+  const auto go = [&](auto& trainer) {
+    using Tr = std::remove_cvref_t<decltype(trainer)>;
+    static_assert(std::is_same_v<typename Tr::template loss_fn<Loader>, no::training::LossFn<float, 4, B>>);
+    static_assert(std::is_same_v<typename Tr::template train_options<Loader>, no::training::TrainOptions<float, B>>);
+    trainer.train(train_loader, tests, opt, sched, l2, {{"l2", l2}, {"h1", h1}}, o);
+    return RunResult{trainer.history(), model.state_dict()};
+  };
+  if constexpr (feed == Feed::host_processor) {
+    no::data::DefaultDataProcessor<float, 4, 4, B> processor;
+    no::training::Trainer trainer(model, {.n_epochs = n_epochs}, processor);
+    return go(trainer);
+  } else {
+    no::training::Trainer trainer(model, {.n_epochs = n_epochs});
+    return go(trainer);
+  }
 }
 
 inline std::vector<std::complex<double>> values_of(const no::io::RawTensor& t) {
@@ -239,7 +271,31 @@ void check_trainer_with_processor(const Tolerances& tol) {
 
 template <class B>
 void check_trainer_on_device_dataset(const Tolerances& tol) {
-  compare_runs(run_on_device_dataset<B>(), run_on_device_dataset<no::cpu>(), tol);
+  compare_runs(run_without_normalizers<B>(), run_without_normalizers<no::cpu>(), tol);
+}
+
+// A host dataset and no processor for a model on B: the Trainer copies each training and
+// evaluation batch to B, so the run is the one whose dataset lives on B (bitwise: the same
+// computation on B), and the cpu run's within tol; a DefaultDataProcessor on B that only moves
+// gives it too; stopped after 2 epochs and resumed from its checkpoint, it ends the same.
+template <class B>
+void check_trainer_moving_host_batches(const Tolerances& tol) {
+  const TempDir dir_full("moved_full"), dir_part("moved_part");
+  const RunResult moved = run_without_normalizers<B, Feed::host_moved>(dir_full.path);
+  compare_runs(moved, run_without_normalizers<B>(), {});
+  compare_runs(moved, run_without_normalizers<no::cpu>(), tol);
+  compare_runs(run_without_normalizers<B, Feed::host_processor>(), moved, {});
+  RunResult part = run_without_normalizers<B, Feed::host_moved>(dir_part.path, 2);
+  const RunResult rest = run_without_normalizers<B, Feed::host_moved>(dir_part.path, 3, true);
+  REQUIRE(part.history.size() == 2);
+  REQUIRE(rest.history.size() == 1);
+  part.history.push_back(rest.history[0]);
+  part.params = rest.params;
+  compare_runs(part, moved, {});
+  // The checkpoint written from B's memory after the last epoch holds B's parameters.
+  no::FNO<2, float> on_cpu(fno_options(1));
+  (void)no::training::load_training_state(dir_full.path, "model", on_cpu);
+  compare_params(on_cpu.state_dict(), moved.params, 0);
 }
 
 }  // namespace backend_parity

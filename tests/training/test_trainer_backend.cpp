@@ -62,3 +62,8 @@ TEST_CASE("Trainer on a device backend with the dataset in device memory: bitwis
   optim::register_adamw_backend<host_device>();
   backend_parity::check_trainer_on_device_dataset<host_device>({});
 }
+
+TEST_CASE("Trainer without processor copies host batches to a model on a device backend: bitwise the device-dataset and cpu runs; a moving processor and a resumed run agree") {
+  optim::register_adamw_backend<host_device>();
+  backend_parity::check_trainer_moving_host_batches<host_device>({});
+}

@@ -32,11 +32,20 @@ namespace neuralop::training {
 // Trains `model` (a Module with operator()(Var x) -> Var) on batches {x, y} of a loader. With a
 // data processor P (P::batch_type -> preprocess -> P::model_batch_type -> model -> postprocess),
 // as NeuralOperator's data_processor; processor.train()/eval() follow the model's mode.
+//
+// Backends: without a processor, each training and evaluation batch (x and y) is copied to the
+// model's backend before the forward pass when the loader yields it on another one (a host
+// dataset for FNO<2, float, cuda>: NeuralOperator's `sample = {k: v.to(self.device) ...}`), by
+// the backends' copy primitives (Tensor::to); the losses, the metrics and the regularizer are
+// then on the model's backend, and loss_fn<Loader> & co. name that backend. The model's backend
+// is Model::backend_type if the model declares one, else that of its output
+// (detail::model_backend). A processor moves the batches itself (DefaultDataProcessor<T, RX, RY,
+// B> copies them to B the same way), so its model batches must be on the model's backend.
 template <class Model, class Processor = NoProcessor>
 class Trainer {
   static constexpr bool has_processor = !std::is_same_v<Processor, NoProcessor>;
   template <class Loader>
-  using types = detail::BatchTypes<Processor, typename std::remove_cvref_t<Loader>::batch_type>;
+  using types = detail::BatchTypes<Model, Processor, typename std::remove_cvref_t<Loader>::batch_type>;
 
  public:
   template <class Loader>
@@ -231,21 +240,33 @@ class Trainer {
                                "(FNO and TFNO have it)");
   }
 
+  // The processor's preprocess, or (no processor) the batch itself, copied to the model's
+  // backend when it is on another one.
   template <class Ty, class LB>
   typename Ty::model_batch preprocess(LB&& batch) const {
-    if constexpr (has_processor) return proc_->preprocess(std::forward<LB>(batch));
-    else return std::forward<LB>(batch);
+    if constexpr (has_processor) {
+      return proc_->preprocess(std::forward<LB>(batch));
+    } else if constexpr (Ty::moves) {
+      using B = typename Ty::backend_type;
+      return {detail::to_backend<B>(batch.x), detail::to_backend<B>(batch.y)};
+    } else {
+      return std::forward<LB>(batch);
+    }
   }
   template <class Ty>
   typename Ty::y_var forward(const typename Ty::model_batch& mb) {
     using out_t = std::remove_cvref_t<decltype((*model_)(std::declval<const typename Ty::x_var&>()))>;
     constexpr bool same_backend = detail::var_on_backend<out_t, typename Ty::backend_type>;
-    static_assert(same_backend,
-                  "Trainer: the model runs on another backend than the batches it is given (FNO<2, float, cuda> with a "
-                  "host dataset?). Move them there: pass a DefaultDataProcessor<T, RX, RY, Backend> (normalizers "
-                  "optional), or keep the dataset on that backend (TensorDataset<T, RX, RY, Backend>)");
+    static_assert(same_backend || !has_processor,
+                  "Trainer: the model runs on another backend than the batches its data processor makes. Use a "
+                  "processor on the model's backend (DefaultDataProcessor<T, RX, RY, Backend>, or processor.to<Backend>()), "
+                  "or no processor: the Trainer then copies each batch to the model's backend");
+    static_assert(same_backend || has_processor,
+                  "Trainer: the model's output is not on the backend the model declares (Model::backend_type), to which "
+                  "the Trainer copies the batches");
     static_assert(!same_backend || std::is_same_v<out_t, typename Ty::y_var>,
-                  "Trainer: the model's output type must be the Var type of the batch's y");
+                  "Trainer: the model's output type must be the Var type of the batch's y (the same scalar type and rank; "
+                  "the Trainer moves batches between backends but never converts their scalar type)");
     if constexpr (same_backend && std::is_same_v<out_t, typename Ty::y_var>) return (*model_)(detail::as_var(mb.x));
     else return {};
   }

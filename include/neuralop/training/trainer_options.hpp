@@ -22,8 +22,9 @@
 
 namespace neuralop::training {
 
-// The Trainer's default processor: batches go to the model and the losses as the loader yields
-// them (NeuralOperator's data_processor=None).
+// The Trainer's default processor (NeuralOperator's data_processor=None): batches go to the model
+// and the losses as the loader yields them, copied to the model's backend first when they are
+// on another one.
 struct NoProcessor {};
 
 // A loss: (prediction, target) -> the batch's loss, summed over its samples (LpLoss, H1Loss).
@@ -106,6 +107,54 @@ inline constexpr bool var_on_backend = true;
 template <TensorScalar T, std::size_t R, class VB, class B>
 inline constexpr bool var_on_backend<Var<T, R, VB>, B> = std::is_same_v<VB, B>;
 
+template <class V>
+inline constexpr bool is_var = false;
+template <TensorScalar T, std::size_t R, class B>
+inline constexpr bool is_var<Var<T, R, B>> = true;
+
+// The backend a model computes on (where its parameters live; NeuralOperator's Trainer.device):
+// Model::backend_type when the model declares one; else that of the Var its operator() returns
+// for the batch's x (FNO<D, T, B>'s call takes a Var on B, to which a Var on another backend
+// converts only in unevaluated contexts, so its result type names B whatever x's backend is);
+// else the batch's own backend (a model generic over backends runs where the data is).
+template <class Model, class XVar>
+struct model_backend {
+  using type = typename XVar::backend_type;
+};
+template <class Model, class XVar>
+  requires requires { typename Model::backend_type; }
+struct model_backend<Model, XVar> {
+  using type = typename Model::backend_type;
+};
+template <class Model, class XVar>
+  requires(!requires { typename Model::backend_type; } &&
+           requires(Model& m, const XVar& x) { requires is_var<std::remove_cvref_t<decltype(m(x))>>; })
+struct model_backend<Model, XVar> {
+  using type = typename std::remove_cvref_t<decltype(std::declval<Model&>()(std::declval<const XVar&>()))>::backend_type;
+};
+
+// A batch field (a Tensor or a Var) as a tensor on backend B, copied through the backends' copy
+// primitives (Tensor::to: the tensor itself when it is on B already). A Var's value is copied
+// as a leaf without gradient (batches carry data, not graphs).
+template <class B, TensorScalar T, std::size_t R, class A>
+Tensor<T, R, B> to_backend(const Tensor<T, R, A>& t) {
+  return t.template to<B>();
+}
+template <class B, TensorScalar T, std::size_t R, class A>
+Tensor<T, R, B> to_backend(const Var<T, R, A>& v) {
+  return v.value().template to<B>();
+}
+template <class X, class B>
+using on_backend_t = decltype(to_backend<B>(std::declval<const X&>()));
+
+// A loader batch moved to the model's backend by a Trainer without processor: its x and y (the
+// only fields the Trainer reads).
+template <class X, class Y>
+struct MovedBatch {
+  X x;
+  Y y;
+};
+
 template <class Processor, class LoaderBatch>
 struct model_batch_of {
   using type = typename Processor::model_batch_type;
@@ -115,10 +164,23 @@ struct model_batch_of<NoProcessor, LoaderBatch> {
   using type = LoaderBatch;
 };
 
-// The types one training batch goes through: loader batch -> model batch -> x, y Vars.
-template <class Processor, class LoaderBatch>
+// The types one training batch goes through: loader batch -> [processor's preprocess] ->
+// [moved to the model's backend] -> model batch -> x, y Vars, losses on the model batch's backend.
+template <class Model, class Processor, class LoaderBatch>
 struct BatchTypes {
-  using model_batch = typename model_batch_of<Processor, LoaderBatch>::type;
+  // What the loader yields, or what the processor makes of it.
+  using data_batch = typename model_batch_of<Processor, LoaderBatch>::type;
+  using data_x = std::remove_cvref_t<decltype(std::declval<data_batch&>().x)>;
+  using data_y = std::remove_cvref_t<decltype(std::declval<data_batch&>().y)>;
+  using model_backend_type = typename model_backend<Model, var_of_t<data_x>>::type;
+  // Without a processor, batches that are not on the model's backend are moved there, as
+  // NeuralOperator's `sample = {k: v.to(self.device) ...}`; a processor does its own moving.
+  static constexpr bool moves = std::is_same_v<Processor, NoProcessor> &&
+                                !(std::is_same_v<typename var_of_t<data_x>::backend_type, model_backend_type> &&
+                                  std::is_same_v<typename var_of_t<data_y>::backend_type, model_backend_type>);
+  using model_batch = std::conditional_t<moves,
+                                         MovedBatch<on_backend_t<data_x, model_backend_type>, on_backend_t<data_y, model_backend_type>>,
+                                         data_batch>;
   using x_var = var_of_t<decltype(std::declval<model_batch&>().x)>;
   using y_var = var_of_t<decltype(std::declval<model_batch&>().y)>;
   using value_type = typename y_var::value_type;
