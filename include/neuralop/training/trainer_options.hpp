@@ -114,8 +114,9 @@ inline constexpr bool is_var<Var<T, R, B>> = true;
 
 // The backend a model computes on (where its parameters live; NeuralOperator's Trainer.device):
 // Model::backend_type when the model declares one; else that of the Var its operator() returns
-// for the batch's x (FNO<D, T, B>'s call takes a Var on B, to which a Var on another backend
-// converts only in unevaluated contexts, so its result type names B whatever x's backend is);
+// for the batch's x (FNO<D, T, B>'s call takes a Var on B; overload resolution accepts a Var on
+// another backend there through Var's expression constructor, whose body would reject it, so
+// the call's type names B whatever x's backend is; the call itself is made with x moved to B);
 // else the batch's own backend (a model generic over backends runs where the data is).
 template <class Model, class XVar>
 struct model_backend {
