@@ -1,7 +1,8 @@
-// neuralop with the cuda backend. Include only from .cu files compiled by nvcc.
+// neuralop with the cuda backend. Include only from .cu files compiled by nvcc (or, in the
+// emulated test build, by the host compiler against tests/cuda/emulator: NEURALOP_CUDA_EMULATOR).
 #pragma once
 
-#if !defined(__CUDACC__)
+#if !defined(__CUDACC__) && !defined(NEURALOP_CUDA_EMULATOR)
 #error "neuralop/cuda.hpp must be compiled by nvcc (a .cu file); include neuralop/neuralop.hpp for the cpu backend"
 #endif
 

@@ -102,7 +102,8 @@ void cuda::fill(T* dst, std::size_t n, T value) {
       return;
     }
   }
-  cuda_detail::fill_kernel<T><<<cuda_detail::grid_blocks(static_cast<long long>(n), 256), 256, 0, cuda_detail::stream()>>>(dst, n, value);
+  cuda_detail::launch(cuda_detail::fill_kernel<T>, cuda_detail::grid_blocks(static_cast<long long>(n), 256), 256, 0, cuda_detail::stream(), dst,
+                      n, value);
   cuda_detail::check_launch("fill kernel launch");
 }
 

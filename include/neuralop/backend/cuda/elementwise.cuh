@@ -69,9 +69,9 @@ void launch_elementwise(const Loop<N>& loop, const K& kernel) {
   const unsigned blocks = grid_blocks(loop.numel, elementwise_threads);
   // 32-bit positions when i + grid stride cannot wrap.
   if (loop.numel <= std::numeric_limits<std::int32_t>::max())
-    elementwise_kernel<std::uint32_t, N, K><<<blocks, elementwise_threads, 0, stream()>>>(kernel, a);
+    launch(elementwise_kernel<std::uint32_t, N, K>, blocks, elementwise_threads, 0, stream(), kernel, a);
   else
-    elementwise_kernel<std::uint64_t, N, K><<<blocks, elementwise_threads, 0, stream()>>>(kernel, a);
+    launch(elementwise_kernel<std::uint64_t, N, K>, blocks, elementwise_threads, 0, stream(), kernel, a);
   check_launch("elementwise kernel launch");
 }
 

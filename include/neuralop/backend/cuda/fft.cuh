@@ -149,7 +149,7 @@ void hermitian_part(void* data, index_t outer, std::span<const index_t> n, index
   a.n_bins = (n_last % 2 == 0 && n_last > 1) ? 2 : 1;
   const long long total = a.outer * a.lead_total * a.n_bins * a.inner;
   if (total == 0) return;
-  hermitian_part_kernel<R, max_lead><<<grid_blocks(total, 256), 256, 0, stream()>>>(static_cast<R*>(data), a);
+  launch(hermitian_part_kernel<R, max_lead>, grid_blocks(total, 256), 256, 0, stream(), static_cast<R*>(data), a);
   check_launch("fft c2r Hermitian-part kernel");
 }
 

@@ -41,7 +41,7 @@ template <class T, Trans ta, Trans tb>
 void gemm(const GemmShape& s, T alpha, const T* A, const T* B, T beta, T* C) {
   if (s.batch <= 0 || s.m <= 0 || s.n <= 0) return;
   if (s.k <= 0) {  // no products: C = beta C (cuBLAS rejects the zero leading dimensions this implies)
-    scale_kernel<T><<<grid_blocks(s.m * s.n * s.batch, 256), 256, 0, stream()>>>(C, s.m, s.n, s.ldc, s.batch, s.stride_c, beta);
+    launch(scale_kernel<T>, grid_blocks(s.m * s.n * s.batch, 256), 256, 0, stream(), C, s.m, s.n, s.ldc, s.batch, s.stride_c, beta);
     check_launch("gemm (k = 0) scale kernel");
     return;
   }

@@ -37,7 +37,7 @@ void fill_random(R* dst, index_t n, std::uint64_t seed, std::uint64_t offset, R 
   if (n <= 0) return;
   if constexpr (D == Distribution::uniform) {
     constexpr int k = values_per_counter<R>;
-    fill_uniform_kernel<R><<<grid_blocks((n + k - 1) / k, 256), 256, 0, stream()>>>(dst, n, seed, offset, a, b);
+    launch(fill_uniform_kernel<R>, grid_blocks((n + k - 1) / k, 256), 256, 0, stream(), dst, n, seed, offset, a, b);
     check_launch("fill_random (uniform) kernel");
   } else {
     auto& pinned = pinned_allocator();

@@ -71,7 +71,7 @@ template <class T, ReduceOp Op>
 __global__ void __launch_bounds__(reduce_threads) reduce_rows_kernel(const T* in, T* out, const ReduceArgs a) {
   using Rd = DeviceReducer<T, Op>;
   // Raw shared storage: __shared__ variables cannot have constructors (std::complex has one).
-  __shared__ alignas(16) unsigned char smem[sizeof(T) * (reduce_threads / 32)];
+  alignas(16) __shared__ unsigned char smem[sizeof(T) * (reduce_threads / 32)];
   T* warp_vals = reinterpret_cast<T*>(smem);
   for (index_t t = blockIdx.x; t < a.n_out * a.n_chunks; t += gridDim.x) {
     const index_t o = t / a.n_chunks, c = t % a.n_chunks;
@@ -121,7 +121,7 @@ void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T*
   if (L.n_red == 0) {  // an empty reduced axis: the identity
     T id{};
     if constexpr (Op == ReduceOp::max) id = -std::numeric_limits<T>::infinity();
-    fill_kernel<T><<<grid_blocks(L.n_out, 256), 256, 0, stream()>>>(out, std::size_t(L.n_out), id);
+    launch(fill_kernel<T>, grid_blocks(L.n_out, 256), 256, 0, stream(), out, std::size_t(L.n_out), id);
     check_launch("reduce identity fill");
     return;
   }
@@ -156,9 +156,9 @@ void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T*
   try {
     if (inner_reduced) {
       const index_t blocks = std::min<index_t>(a.n_out * a.n_chunks, index_t(sms) * 32);
-      reduce_rows_kernel<T, Op><<<unsigned(blocks), reduce_threads, 0, stream()>>>(in, dst, a);
+      launch(reduce_rows_kernel<T, Op>, unsigned(blocks), reduce_threads, 0, stream(), in, dst, a);
     } else {
-      reduce_cols_kernel<T, Op><<<grid_blocks(a.n_out * a.n_chunks, reduce_threads), reduce_threads, 0, stream()>>>(in, dst, a);
+      launch(reduce_cols_kernel<T, Op>, grid_blocks(a.n_out * a.n_chunks, reduce_threads), reduce_threads, 0, stream(), in, dst, a);
     }
     check_launch("reduce kernel launch");
     if (a.n_chunks > 1) {  // combine the partial results: [n_out, chunks] or [chunks, n_out]

@@ -6,7 +6,9 @@
 #include <cuda_runtime.h>
 #include <cufft.h>
 
+#include <cstddef>
 #include <mutex>
+#include <type_traits>
 
 #include "neuralop/core/error.hpp"
 
@@ -43,6 +45,20 @@ inline const char* cufft_result_name(cufftResult r) {
 inline void check(cufftResult r, const char* call) {
   if (r != CUFFT_SUCCESS) throw_error<backend_error>("cuda: ", call, " failed: ", cufft_result_name(r), " (", int(r), ")");
 }
+// Every kernel launch of the backend goes through here: `kernel<<<grid, block, smem, s>>>(args...)`
+// under nvcc (a launch through a pointer to a __global__ function), or the CPU emulator's grid
+// runner in the emulated test build (NEURALOP_CUDA_EMULATOR: tests/cuda/emulator, whose
+// cuda_runtime.h provides neuralop_cuda_emulator::launch). The arguments convert to the kernel's
+// parameter types as in a direct call. Follow it with check_launch.
+template <class... P>
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t s, std::type_identity_t<P>... args) {
+#if defined(NEURALOP_CUDA_EMULATOR)
+  neuralop_cuda_emulator::launch(kernel, grid, block, smem, s, args...);
+#else
+  kernel<<<grid, block, smem, s>>>(args...);
+#endif
+}
+
 // After a kernel launch: a bad configuration shows here; faults inside the kernel show at the
 // next synchronizing call (copy_to_host, synchronize), which checks them too.
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
