@@ -201,8 +201,10 @@ TEST_CASE("cuda activation offload: FNO 2-D gradients as without it, activations
     CAPTURE(ckpt);
     const OffloadRun plain = run_offload(false, ckpt), off = run_offload(true, ckpt);
     CHECK(off.stats.packed > 0);
-    CHECK(off.stats.unpacked == off.stats.packed);
-    CHECK(off.stats.unpacked_bytes == off.stats.packed_bytes);
+    // Every save comes back once: the copies made, and the saves that shared one (an FNO
+    // block's input, saved by both skips) each copy back into a block of their own.
+    CHECK(off.stats.unpacked == off.stats.packed + off.stats.shared);
+    CHECK(off.stats.unpacked_bytes >= off.stats.packed_bytes);
     CHECK(test::rel_l2(off.y, plain.y) <= 1e-6);
     CHECK(test::rel_l2(off.x_grad, plain.x_grad) <= 1e-6);
     CHECK(test::rel_l2(off.grads, plain.grads) <= 1e-6);
