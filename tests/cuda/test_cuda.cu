@@ -3,6 +3,7 @@
 // op combination, FFTs of every kind, and the random fills (bitwise).
 #include "cuda_helpers.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -191,8 +192,9 @@ void check_gemm(index_t batch, index_t m, index_t n, index_t k, bool shared_b, T
   CAPTURE(int(tb));
   const index_t ra = ta == Trans::N ? m : k, ca = ta == Trans::N ? k : m;
   const index_t rb = tb == Trans::N ? k : n, cb = tb == Trans::N ? n : k;
-  const auto A = rand_cpu<T, 3>({batch, ra, ca}, 30);
-  const auto B = rand_cpu<T, 3>({shared_b ? 1 : batch, rb, cb}, 31);
+  // k = 0: A and B hold no element, but a tensor cannot have a zero size; one each, never read.
+  const auto A = rand_cpu<T, 3>({batch, std::max<index_t>(ra, 1), std::max<index_t>(ca, 1)}, 30);
+  const auto B = rand_cpu<T, 3>({shared_b ? 1 : batch, std::max<index_t>(rb, 1), std::max<index_t>(cb, 1)}, 31);
   auto C = rand_cpu<T, 3>({batch, m, n}, 32);
   auto Cd = dev(C);
   const auto Ad = dev(A), Bd = dev(B);
