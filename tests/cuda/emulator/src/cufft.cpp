@@ -7,8 +7,8 @@
 // transforms may overwrite their input, which this emulation always does (with NaN) when out of
 // place, so that code relying on the input surviving fails here too.
 //
-// Not emulated: cuFFT's result for a c2r input that is not Hermitian (FFTW's is used), its
-// rounding, and its work-area sizes (a work area of the transform's size is taken from device
+// Not emulated: cuFFT's result for a c2r input that is not Hermitian on the bins where the half
+// spectrum holds both k and -k (refused, see check_hermitian), its rounding, and its work-area sizes (a work area of the transform's size is taken from device
 // memory, so that cudaMemGetInfo and allocation failures see one).
 #include <fftw3.h>
 
@@ -100,6 +100,47 @@ long long extent(const std::vector<int>& logical, const std::vector<int>& embed,
     scale *= embed[d];
   }
   return (batch - 1) * dist + last * stride + 1;
+}
+
+// cuFFT does not say what a c2r transform makes of a half spectrum that is not Hermitian where
+// it holds both k and -k (the last axis' bins 0 and n/2, over the leading axes); FFTW's answer
+// is not cuFFT's there. Such input is refused: a program must make it Hermitian first.
+template <class R>
+void check_hermitian(const Plan& p, const Layout& L, const void* in) {
+  const auto* x = static_cast<const std::complex<R>*>(in);
+  const int rank = int(p.n.size());
+  const int nh = p.n.back() / 2 + 1;
+  std::vector<int> bins{0};
+  if (p.n.back() % 2 == 0 && p.n.back() > 1) bins.push_back(nh - 1);
+  long long lead = 1;
+  for (int d = 0; d + 1 < rank; ++d) lead *= p.n[std::size_t(d)];
+  const auto offset = [&](long long k, int bin) {  // element of leading index k, last-axis bin
+    long long off = bin, scale = L.inembed.back();
+    for (int d = rank - 2; d >= 0; --d) {
+      off += (k % p.n[std::size_t(d)]) * scale;
+      k /= p.n[std::size_t(d)];
+      scale *= L.inembed[std::size_t(d)];
+    }
+    return off * L.istride;
+  };
+  for (int b = 0; b < p.batch; ++b)
+    for (long long k = 0; k < lead; ++k) {
+      long long neg = 0, rem = k, scale = 1;  // -k mod n, axis by axis
+      for (int d = rank - 2; d >= 0; --d) {
+        const long long nd = p.n[std::size_t(d)], kd = rem % nd;
+        rem /= nd;
+        neg += ((nd - kd) % nd) * scale;
+        scale *= nd;
+      }
+      for (int bin : bins) {
+        const std::complex<R> a = x[b * L.idist + offset(k, bin)], c = x[b * L.idist + offset(neg, bin)];
+        if (!(a == std::conj(c)))
+          emu::fatal("cufftExecC2R/Z2D: the input is not Hermitian on the last axis' bin %d (transform %d, leading index %lld: "
+                     "(%g, %g) against the conjugate of (%g, %g) at index %lld); cuFFT's result is then not FFTW's (make it "
+                     "Hermitian first)",
+                     bin, b, k, double(a.real()), double(a.imag()), double(c.real()), double(c.imag()), neg);
+      }
+    }
 }
 
 std::vector<int> logical_in(const Plan& p) {
@@ -251,6 +292,8 @@ cufftResult exec(const char* fn, cufftHandle h, cufftType expected, void* in, vo
   emu::enqueue(s, fn, [p, in, out, in_place, in_bytes, direction] {
     // FFTW's sign is the exponent's sign, as cuFFT's direction.
     const int dir = direction == CUFFT_FORWARD ? FFTW_FORWARD : FFTW_BACKWARD;
+    if (p->type == CUFFT_C2R) check_hermitian<float>(*p, layout(*p, in_place), in);
+    if (p->type == CUFFT_Z2D) check_hermitian<double>(*p, layout(*p, in_place), in);
     void*& f = p->fftw[{in_place, dir}];
     if (!f) f = make_fftw(*p, in_place, in, out, dir);
     switch (p->type) {

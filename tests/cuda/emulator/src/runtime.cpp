@@ -4,6 +4,7 @@
 #include <cxxabi.h>
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -44,17 +45,25 @@ bool env_flag(const char* name) {
 }
 
 // ------------------------------------------------------------------ the device memory arena
+// The arena is PROT_NONE. While emulated device work runs (a DeviceScope on its thread), a fault
+// in a live allocation makes that allocation's pages read/write and is retried; the scope's end
+// makes them PROT_NONE again. So device work pays for the allocations it touches, host code (and
+// every other thread) faults on all of them, and device work that strays outside its
+// allocations (into the unallocated page after each, or anywhere not allocated) is caught.
 constexpr std::size_t page = 4096;
-constexpr std::size_t alignment = 512;  // cudaMalloc aligns to at least 256 bytes
 
 struct Arena {
   char* base = nullptr;
   std::size_t capacity = 0;
-  std::size_t top = 0;       // bytes of the arena ever handed out (a high-water mark)
-  std::size_t enabled = 0;   // bytes at the start of the arena that are read/write now
+  std::size_t top = 0;  // bytes of the arena ever handed out (a high-water mark)
   std::size_t in_use = 0;
-  std::map<char*, std::size_t> live;  // allocation -> size (rounded)
+  std::map<char*, std::size_t> live;  // allocation -> size (whole pages; a guard page follows)
   std::map<char*, std::size_t> free;  // free ranges below top, coalesced
+  // The allocations made accessible in the current DeviceScope.
+  static constexpr std::size_t max_open = 1 << 16;
+  std::pair<char*, std::size_t> open[max_open];
+  std::size_t n_open = 0;
+  pthread_t owner{};  // the thread running device work
 };
 Arena& arena() {
   static Arena* a = [] {
@@ -70,18 +79,7 @@ Arena& arena() {
   return *a;
 }
 
-int scope_depth = 0;  // under lock()
-
-void set_access(std::size_t bytes) {  // make [base, base + bytes) read/write, the rest of `enabled` none
-  Arena& a = arena();
-  bytes = (bytes + page - 1) / page * page;
-  if (bytes > a.enabled) {
-    if (mprotect(a.base + a.enabled, bytes - a.enabled, PROT_READ | PROT_WRITE) != 0) fatal("mprotect of the device arena failed");
-  } else if (bytes < a.enabled) {
-    if (mprotect(a.base + bytes, a.enabled - bytes, PROT_NONE) != 0) fatal("mprotect of the device arena failed");
-  }
-  a.enabled = bytes;
-}
+volatile int scope_depth = 0;  // under lock()
 
 const std::pair<char* const, std::size_t>* find_live(const void* p) {
   Arena& a = arena();
@@ -117,12 +115,20 @@ void segv_handler(int sig, siginfo_t* info, void* ctx) {
     raise(sig);
     return;
   }
-  in_handler = 1;
   const void* addr = info->si_addr;
-  char msg[512];
   Arena& a = arena();
   const bool arena_addr = a.base && addr >= a.base && addr < a.base + a.capacity;
-  if (arena_addr && scope_depth == 0) {
+  const bool device_thread = scope_depth > 0 && pthread_equal(pthread_self(), a.owner);
+  if (arena_addr && device_thread) {  // device work touches an allocation: open it, retry
+    if (const auto* e = find_live(addr); e && a.n_open < Arena::max_open &&
+                                         mprotect(e->first, e->second, PROT_READ | PROT_WRITE) == 0) {
+      a.open[a.n_open++] = *e;
+      return;
+    }
+  }
+  in_handler = 1;
+  char msg[512];
+  if (arena_addr && !device_thread) {
     std::snprintf(msg, sizeof msg,
                   "\nneuralop CUDA emulator: host access to emulated device memory at %p (device memory is not host-readable: "
                   "copy it with cudaMemcpy first). Host stack:\n",
@@ -131,7 +137,9 @@ void segv_handler(int sig, siginfo_t* info, void* ctx) {
     std::snprintf(msg, sizeof msg, "\nneuralop CUDA emulator: emulated device code faulted at %p (%s; %s). Stack:\n", addr,
                   arena_addr ? "device memory not allocated" : "not device memory", current_thread_description().c_str());
   } else if (arena_addr) {
-    std::snprintf(msg, sizeof msg, "\nneuralop CUDA emulator: emulated device work accessed unallocated device memory at %p. Stack:\n",
+    std::snprintf(msg, sizeof msg,
+                  "\nneuralop CUDA emulator: emulated device work (a copy, memset, cuBLAS or cuFFT call) accessed unallocated "
+                  "device memory at %p. Stack:\n",
                   addr);
   } else {
     std::snprintf(msg, sizeof msg, "\nneuralop CUDA emulator: segmentation fault at %p (not device memory). Stack:\n", addr);
@@ -152,6 +160,7 @@ void segv_handler(int sig, siginfo_t* info, void* ctx) {
 // Ours must be the first handler to see a fault: test frameworks install theirs later (doctest,
 // per test case), so this runs again whenever device memory becomes unreadable.
 void ensure_segv_handler() {
+  std::lock_guard g(lock());
   struct sigaction cur {};
   sigaction(SIGSEGV, nullptr, &cur);
   if (handler_installed && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == segv_handler) return;
@@ -229,21 +238,22 @@ std::string describe(const void* p) {
 void* device_allocate(std::size_t bytes) {
   std::lock_guard g(lock());
   Arena& a = arena();
-  const std::size_t size = std::max<std::size_t>(alignment, (bytes + alignment - 1) / alignment * alignment);
+  const std::size_t size = std::max<std::size_t>(page, (bytes + page - 1) / page * page);
+  const std::size_t footprint = size + page;  // and a guard page, never opened
   char* p = nullptr;
   for (auto it = a.free.begin(); it != a.free.end(); ++it) {  // first fit
-    if (it->second >= size) {
+    if (it->second >= footprint) {
       p = it->first;
-      const std::size_t rest = it->second - size;
+      const std::size_t rest = it->second - footprint;
       a.free.erase(it);
-      if (rest) a.free.emplace(p + size, rest);
+      if (rest) a.free.emplace(p + footprint, rest);
       break;
     }
   }
   if (!p) {
-    if (a.top + size > a.capacity) return nullptr;
+    if (a.top + footprint > a.capacity) return nullptr;
     p = a.base + a.top;
-    a.top += size;
+    a.top += footprint;
   }
   a.live.emplace(p, size);
   a.in_use += size;
@@ -261,12 +271,13 @@ void device_deallocate(void* ptr) {
   auto it = a.live.find(p);
   if (it == a.live.end()) fatal("device_deallocate of %p, not a live allocation", ptr);
   std::size_t size = it->second;
-  a.live.erase(it);
-  a.in_use -= size;
   {
     DeviceScope scope;  // stale reads of freed memory see NaN
     poison(p, size);
   }
+  a.live.erase(it);
+  a.in_use -= size;
+  size += page;
   // Coalesce with the free neighbours.
   auto next = a.free.find(p + size);
   if (next != a.free.end()) {
@@ -292,12 +303,19 @@ void device_deallocate(void* ptr) {
 
 DeviceScope::DeviceScope() {
   lock().lock();
-  if (scope_depth++ == 0) set_access(arena().top);
-  else if (arena().enabled < arena().top) set_access(arena().top);
+  if (scope_depth == 0) {
+    arena().owner = pthread_self();
+    ensure_segv_handler();  // ours opens the allocations device work touches
+  }
+  scope_depth = scope_depth + 1;
 }
 DeviceScope::~DeviceScope() {
-  if (--scope_depth == 0) {
-    set_access(0);
+  scope_depth = scope_depth - 1;
+  if (scope_depth == 0) {
+    Arena& a = arena();
+    for (std::size_t i = 0; i < a.n_open; ++i)
+      if (mprotect(a.open[i].first, a.open[i].second, PROT_NONE) != 0) fatal("mprotect of the device arena failed");
+    a.n_open = 0;
     ensure_segv_handler();
   }
   lock().unlock();
@@ -351,6 +369,7 @@ void run_until(Stream* s, std::uint64_t seq) {
 }  // namespace
 
 Stream* stream_of(cudaStream_t h) {
+  ensure_segv_handler();  // (cheap: one sigaction query) before host code may touch device memory
   if (h == nullptr || h == cudaStreamLegacy) return &legacy_stream();
   if (h == cudaStreamPerThread) return &per_thread_stream();
   auto* s = reinterpret_cast<Stream*>(h);
