@@ -106,6 +106,14 @@ __global__ void divergent_shuffle_kernel(float* p) {
   if (threadIdx.x % 2 == 0) v = __shfl_down_sync(0xffffffffu, v, 1u);
   p[threadIdx.x] = v;
 }
+struct HoldsPointer {
+  const float* data;
+  int n;
+  bool flag;  // padding after it: must not read as a host address
+};
+__global__ void struct_kernel(HoldsPointer h, float* out) {
+  if (threadIdx.x < unsigned(h.n)) out[threadIdx.x] = h.data[threadIdx.x];
+}
 __global__ void out_of_bounds_kernel(float* p, int n) {
   if (threadIdx.x == 0) p[n + 1024] = 1;  // past the allocation's last page
 }
@@ -226,6 +234,16 @@ TEST_CASE("emulator: divergent barriers, host pointers given to kernels and out-
   });
   CHECK(r.signalled);
   CHECK(r.err.find("pointer argument the device cannot access: pageable host memory") != std::string::npos);
+  // A host pointer inside a kernel's argument object; a device one is fine.
+  cd::launch(struct_kernel, 1, 32, 0, cd::stream(), HoldsPointer{d, 16, true}, d + 32);
+  CHECK(cudaDeviceSynchronize() == cudaSuccess);
+  r = run_child([&] {
+    std::vector<float> host(64);
+    cd::launch(struct_kernel, 1, 32, 0, cd::stream(), HoldsPointer{host.data(), 16, true}, d);
+  });
+  CHECK(r.signalled);
+  CHECK(r.err.find("argument 0 of kernel emulator_test::struct_kernel") != std::string::npos);
+  CHECK(r.err.find("holds a host address at byte 0 of 16") != std::string::npos);
   r = run_child([&] {
     cd::launch(out_of_bounds_kernel, 1, 32, 0, cd::stream(), d, 64);
     cudaDeviceSynchronize();

@@ -263,8 +263,22 @@ struct KernelCall {
 // Queues the grid on `stream` (or reports a bad configuration through cudaGetLastError, as a
 // launch does). `kernel` names it in messages; `pointers` are its pointer arguments, which must
 // be null, device or pinned host memory.
+// `args` and `arg_bytes`: the copied arguments (padding zeroed; null where an argument is not
+// trivially copyable), scanned for host addresses: a kernel object that holds a pointer to host
+// memory faults on a GPU when it is dereferenced.
 void submit_launch(const void* kernel, dim3 grid, dim3 block, std::size_t smem, cudaStream_t stream,
-                   std::unique_ptr<KernelCall> call, const void* const* pointers, int n_pointers);
+                   std::unique_ptr<KernelCall> call, const void* const* pointers, int n_pointers, const void* const* args,
+                   const std::size_t* arg_bytes, int n_args);
+
+template <class T>
+const void* scannable(T& v) {
+  if constexpr (std::is_trivially_copyable_v<T>) {
+    __builtin_clear_padding(&v);  // the scan reads whole words: no stale stack bytes in padding
+    return &v;
+  } else {
+    return nullptr;
+  }
+}
 
 template <class T>
 const void* pointer_argument(const T& v) {
@@ -284,8 +298,17 @@ void launch(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t smem, cudaS
   int n = 0;
   for (std::size_t i = 0; i < sizeof...(P); ++i)
     if (pointers[i]) pointers[n++] = pointers[i];
-  submit_launch(reinterpret_cast<const void*>(kernel), grid, block, smem, stream, std::make_unique<Call>(kernel, args...), pointers,
-                n);
+  auto call = std::make_unique<Call>(kernel, args...);
+  const void* arg_ptrs[sizeof...(P) > 0 ? sizeof...(P) : 1] = {};
+  std::size_t arg_bytes[sizeof...(P) > 0 ? sizeof...(P) : 1] = {};
+  std::apply(
+      [&](auto&... e) {
+        int i = 0;
+        ((arg_ptrs[i] = scannable(e), arg_bytes[i] = sizeof(e), ++i), ...);
+      },
+      call->a);
+  submit_launch(reinterpret_cast<const void*>(kernel), grid, block, smem, stream, std::move(call), pointers, n, arg_ptrs, arg_bytes,
+                int(sizeof...(P)));
 }
 
 // For the emulator's own tests: whether p lies in emulated device memory.

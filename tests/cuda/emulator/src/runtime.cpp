@@ -803,12 +803,78 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
 }
 
 // ==================================================================== launches
+namespace {
+
+// Readable, non-executable host mappings (from /proc/self/maps): where a kernel argument that
+// holds a host address points. Re-read when a candidate address is in none of them.
+struct HostMaps {
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> regions;
+  std::uintptr_t lowest = ~std::uintptr_t(0);
+  void read() {
+    regions.clear();
+    lowest = ~std::uintptr_t(0);
+    if (FILE* f = std::fopen("/proc/self/maps", "r")) {
+      char line[512];
+      while (std::fgets(line, sizeof line, f)) {
+        unsigned long lo = 0, hi = 0;
+        char perms[8] = {};
+        if (std::sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+        if (perms[0] != 'r' || perms[2] == 'x') continue;
+        regions.emplace_back(lo, hi);
+        lowest = std::min<std::uintptr_t>(lowest, lo);
+      }
+      std::fclose(f);
+    }
+  }
+  bool contains(std::uintptr_t w) const {
+    auto it = std::upper_bound(regions.begin(), regions.end(), std::make_pair(w, ~std::uintptr_t(0)));
+    return it != regions.begin() && w < std::prev(it)->second;
+  }
+};
+
+// The 8-byte words of a launch's arguments that hold host addresses (neither device nor pinned
+// memory): a kernel that dereferences one faults on a GPU.
+void scan_argument(const void* kernel, int arg, const void* args, std::size_t bytes) {
+  static const char* mode = [] {
+    const char* m = std::getenv("NEURALOP_CUDA_EMULATOR_HOST_POINTERS");
+    return m ? m : "fatal";
+  }();
+  if (std::strcmp(mode, "off") == 0) return;
+  static HostMaps maps;
+  bool fresh = false;
+  const auto* words = static_cast<const unsigned char*>(args);
+  for (std::size_t off = 0; off + 8 <= bytes; off += 8) {
+    std::uintptr_t w;
+    std::memcpy(&w, words + off, 8);
+    if (w < 0x10000 || w >= (std::uintptr_t(1) << 47)) continue;
+    const void* p = reinterpret_cast<const void*>(w);
+    if (emu::in_arena(p) || emu::pinned_range(p, 0)) continue;
+    if (!maps.contains(w)) {
+      if (w < maps.lowest && !maps.regions.empty()) continue;
+      if (fresh) continue;
+      maps.read();
+      fresh = true;
+      if (!maps.contains(w)) continue;
+    }
+    if (std::strcmp(mode, "warn") == 0) {
+      std::fprintf(stderr, "neuralop CUDA emulator: warning: argument %d of kernel %s holds a host address at byte %zu of %zu: %s\n",
+                   arg, emu::kernel_name(kernel).c_str(), off, bytes, emu::describe(p).c_str());
+      continue;
+    }
+    emu::fatal("argument %d of kernel %s holds a host address at byte %zu of %zu: %s (a kernel that dereferences it faults on a "
+               "GPU; NEURALOP_CUDA_EMULATOR_HOST_POINTERS=warn or off if it is never dereferenced)",
+               arg, emu::kernel_name(kernel).c_str(), off, bytes, emu::describe(p).c_str());
+  }
+}
+
+}  // namespace
+
 namespace neuralop_cuda_emulator {
 
 bool is_device_pointer(const void* p) { return detail::in_arena(p); }
 
 void submit_launch(const void* kernel, dim3 grid, dim3 block, std::size_t smem, cudaStream_t stream, std::unique_ptr<KernelCall> call,
-                   const void* const* pointers, int n_pointers) {
+                   const void* const* pointers, int n_pointers, const void* const* args, const std::size_t* arg_bytes, int n_args) {
   std::lock_guard g(detail::lock());
   const unsigned long long threads = 1ull * block.x * block.y * block.z;
   if (block.x == 0 || block.y == 0 || block.z == 0 || block.x > 1024 || block.y > 1024 || block.z > 64 || threads > 1024 ||
@@ -832,6 +898,8 @@ void submit_launch(const void* kernel, dim3 grid, dim3 block, std::size_t smem, 
       detail::fatal("kernel %s was launched with a pointer argument the device cannot access: %s", detail::kernel_name(kernel).c_str(),
                     detail::describe(p).c_str());
   }
+  for (int i = 0; i < n_args; ++i)
+    if (args[i]) scan_argument(kernel, i, args[i], arg_bytes[i]);
   std::shared_ptr<KernelCall> c(std::move(call));
   detail::enqueue(s, "kernel", [kernel, grid, block, c] { detail::run_grid(kernel, grid, block, *c); });
 }
