@@ -237,13 +237,15 @@ TEST_CASE("emulator: divergent barriers, host pointers given to kernels and out-
   // A host pointer inside a kernel's argument object; a device one is fine.
   cd::launch(struct_kernel, 1, 32, 0, cd::stream(), HoldsPointer{d, 16, true}, d + 32);
   CHECK(cudaDeviceSynchronize() == cudaSuccess);
-  r = run_child([&] {
-    std::vector<float> host(64);
-    cd::launch(struct_kernel, 1, 32, 0, cd::stream(), HoldsPointer{host.data(), 16, true}, d);
-  });
-  CHECK(r.signalled);
-  CHECK(r.err.find("argument 0 of kernel emulator_test::struct_kernel") != std::string::npos);
-  CHECK(r.err.find("holds a host address at byte 0 of 16") != std::string::npos);
+  if (neuralop_cuda_emulator::scans_kernel_arguments) {
+    r = run_child([&] {
+      std::vector<float> host(64);
+      cd::launch(struct_kernel, 1, 32, 0, cd::stream(), HoldsPointer{host.data(), 16, true}, d);
+    });
+    CHECK(r.signalled);
+    CHECK(r.err.find("argument 0 of kernel emulator_test::struct_kernel") != std::string::npos);
+    CHECK(r.err.find("holds a host address at byte 0 of 16") != std::string::npos);
+  }
   r = run_child([&] {
     cd::launch(out_of_bounds_kernel, 1, 32, 0, cd::stream(), d, 64);
     cudaDeviceSynchronize();

@@ -270,14 +270,31 @@ void submit_launch(const void* kernel, dim3 grid, dim3 block, std::size_t smem, 
                    std::unique_ptr<KernelCall> call, const void* const* pointers, int n_pointers, const void* const* args,
                    const std::size_t* arg_bytes, int n_args);
 
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_clear_padding)
+#define NEURALOP_EMU_CLEAR_PADDING 1
+#endif
+#endif
+// Whether launches scan their arguments for host addresses (GCC 11+: padding can be cleared).
+#if defined(NEURALOP_EMU_CLEAR_PADDING)
+inline constexpr bool scans_kernel_arguments = true;
+#else
+inline constexpr bool scans_kernel_arguments = false;
+#endif
+
 template <class T>
 const void* scannable(T& v) {
+#if defined(NEURALOP_EMU_CLEAR_PADDING)
   if constexpr (std::is_trivially_copyable_v<T>) {
     __builtin_clear_padding(&v);  // the scan reads whole words: no stale stack bytes in padding
     return &v;
   } else {
     return nullptr;
   }
+#else
+  (void)v;  // (a compiler without __builtin_clear_padding: padding could read as addresses; no scan)
+  return nullptr;
+#endif
 }
 
 template <class T>
