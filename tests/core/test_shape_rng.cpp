@@ -95,6 +95,36 @@ TEST_CASE("random fills are identical for any thread count and differ between dr
   CHECK(Tensor<double, 1>::uniform({10}, 0.0, 1.0, h).to_vector() == x1);
 }
 
+TEST_CASE("random fills round the product before the sum: the same bits with or without fused multiply-add") {
+  // The cuda backend computes a + (b - a) u as __fadd_rn(a, __fmul_rn(b - a, u)); a compiler that
+  // fused it on the cpu (g++ -O2 -march=native, clang -march=native) changed the last bits.
+  auto separately = [](auto a, auto w, auto u) {
+    volatile auto p = w * u;
+    return a + p;
+  };
+  const std::uint64_t seed = 42, offset = 7;
+  const index_t n = 10001;
+  std::vector<double> ud(n), nd(n);
+  std::vector<float> uf(n);
+  cpu::fill_random<Distribution::uniform, double>(ud.data(), n, seed, offset, -2.0, 5.0);
+  cpu::fill_random<Distribution::normal, double>(nd.data(), n, seed, offset, 0.25, 3.0);
+  cpu::fill_random<Distribution::uniform, float>(uf.data(), n, seed, offset, -0.3f, 0.7f);
+  int bad = 0;
+  for (index_t c = 0; c < n / 2; ++c) {
+    const auto u = random_block<double, Distribution::uniform>(seed, offset + std::uint64_t(c));
+    const auto z = random_block<double, Distribution::normal>(seed, offset + std::uint64_t(c));
+    for (int l = 0; l < 2; ++l) {
+      bad += ud[std::size_t(2 * c + l)] != separately(-2.0, 7.0, u[std::size_t(l)]);
+      bad += nd[std::size_t(2 * c + l)] != separately(0.25, 3.0, z[std::size_t(l)]);
+    }
+  }
+  for (index_t c = 0; c < n / 4; ++c) {
+    const auto u = random_block<float, Distribution::uniform>(seed, offset + std::uint64_t(c));
+    for (int l = 0; l < 4; ++l) bad += uf[std::size_t(4 * c + l)] != separately(-0.3f, 0.7f - -0.3f, u[std::size_t(l)]);
+  }
+  CHECK(bad == 0);
+}
+
 TEST_CASE("normal and uniform fills have the right moments") {
   Generator g(1);
   const index_t n = 400000;

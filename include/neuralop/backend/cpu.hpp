@@ -148,13 +148,27 @@ struct cpu {
         const auto v = random_block<R, D>(seed, offset + static_cast<std::uint64_t>(c));
         for (int l = 0; l < k && c * k + l < n; ++l) {
           const R u = v[l];
-          dst[c * k + l] = D == Distribution::uniform ? a + (b - a) * u : a + b * u;
+          dst[c * k + l] = D == Distribution::uniform ? rounded_affine(a, b - a, u) : rounded_affine(a, b, u);
         }
       }
     });
   }
 
  private:
+  // a + w u with the product rounded before the sum, as the cuda backend computes it
+  // (__fadd_rn(a, __fmul_rn(w, u))): compilers fuse a + w * u into one fused multiply-add where the
+  // target has one (g++ at -O2 and up, clang at any level, with -march=native), which rounds once
+  // and gives other last bits, so the same seed would fill differently by compiler flags and
+  // backend. The empty asm makes the product a value the compiler cannot fuse.
+  template <class R>
+  static R rounded_affine(R a, R w, R u) {
+    R p = w * u;
+#if defined(__GNUC__) || defined(__clang__)
+    __asm__("" : "+m"(p));
+#endif
+    return a + p;
+  }
+
   template <class F>
   static void parallel_blocks(index_t n, F&& f) {
     const index_t blocks = (n + elementwise_block - 1) / elementwise_block;
