@@ -12,7 +12,11 @@
 #include <string>
 #include <vector>
 
-#if !defined(__x86_64__)
+// x86-64: a context switch of our own (a few instructions); elsewhere, or with
+// NEURALOP_EMU_UCONTEXT, ucontext's swapcontext (correct, slower: it saves the signal mask).
+#if defined(__x86_64__) && !defined(NEURALOP_EMU_UCONTEXT)
+#define NEURALOP_EMU_ASM_SWITCH 1
+#else
 #include <ucontext.h>
 #endif
 
@@ -27,16 +31,19 @@ constexpr std::size_t guard_bytes = 4096;
 
 struct Fiber {
   char* mem = nullptr;  // guard page, then the stack
-#if defined(__x86_64__)
+#if defined(NEURALOP_EMU_ASM_SWITCH)
   void* sp = nullptr;
 #else
   ucontext_t ctx{};
 #endif
   int tid = 0;              // the thread it runs
   bool sequential = false;  // runs threads tid, tid + 1, ... of the block in turn until one waits
+  bool fresh = false;       // (ucontext) not started yet
 };
 
-#if defined(__x86_64__)
+void fiber_main(Fiber* f);
+
+#if defined(NEURALOP_EMU_ASM_SWITCH)
 // switch(save, to): saves the callee-saved registers and the floating-point control words on the
 // current stack, stores its pointer in *save, and continues on the stack `to`.
 extern "C" void neuralop_emu_switch(void** save, void* to);
@@ -81,9 +88,9 @@ neuralop_emu_fiber_start:
 void* scheduler_sp = nullptr;
 #else
 ucontext_t scheduler_ctx;
+void* starting_fiber = nullptr;  // makecontext passes ints: the new fiber's pointer goes here
+void fiber_start() { fiber_main(static_cast<Fiber*>(starting_fiber)); }
 #endif
-
-void fiber_main(Fiber* f);
 
 Fiber* new_fiber() {
   auto* f = new Fiber();
@@ -91,7 +98,7 @@ Fiber* new_fiber() {
   if (m == MAP_FAILED) fatal("cannot map a fiber stack");
   f->mem = static_cast<char*>(m);
   mprotect(f->mem, guard_bytes, PROT_NONE);
-#if defined(__x86_64__)
+#if defined(NEURALOP_EMU_ASM_SWITCH)
   // The frame neuralop_emu_switch pops: control words, r15, r14, r13 (entry), r12 (argument),
   // rbx, rbp, return address (the trampoline); the trampoline starts on a 16-byte aligned stack.
   auto* top = reinterpret_cast<std::uint64_t*>(f->mem + guard_bytes + stack_bytes);
@@ -115,7 +122,8 @@ Fiber* new_fiber() {
   f->ctx.uc_stack.ss_sp = f->mem + guard_bytes;
   f->ctx.uc_stack.ss_size = stack_bytes;
   f->ctx.uc_link = nullptr;
-  makecontext(&f->ctx, reinterpret_cast<void (*)()>(&fiber_main), 1, f);  // a pointer as one int argument: LP64 glibc passes it whole
+  makecontext(&f->ctx, &fiber_start, 0);
+  f->fresh = true;
 #endif
   return f;
 }
@@ -133,6 +141,16 @@ struct Thread {
   unsigned long long value = 0, result = 0;
   int arg = 0, width = 32;
 };
+
+// NEURALOP_CUDA_EMULATOR_ORDER=reverse: blocks, and threads within a block, in the other order
+// (another valid schedule: results that depend on it reveal a race).
+bool reverse_order() {
+  static const bool r = [] {
+    const char* v = std::getenv("NEURALOP_CUDA_EMULATOR_ORDER");
+    return v && std::string(v) == "reverse";
+  }();
+  return r;
+}
 
 struct Run {
   bool active = false;
@@ -164,9 +182,13 @@ Fiber* take() {
 void resume(Fiber* f) {
   R.current = f;
   set_thread(f->tid);
-#if defined(__x86_64__)
+#if defined(NEURALOP_EMU_ASM_SWITCH)
   neuralop_emu_switch(&scheduler_sp, f->sp);
 #else
+  if (f->fresh) {
+    f->fresh = false;
+    starting_fiber = f;
+  }
   swapcontext(&scheduler_ctx, &f->ctx);
 #endif
   R.current = nullptr;
@@ -174,7 +196,7 @@ void resume(Fiber* f) {
 
 void yield() {
   Fiber* f = R.current;
-#if defined(__x86_64__)
+#if defined(NEURALOP_EMU_ASM_SWITCH)
   neuralop_emu_switch(&f->sp, scheduler_sp);
 #else
   swapcontext(&f->ctx, &scheduler_ctx);
@@ -190,8 +212,9 @@ void fiber_main(Fiber* f) {
         R.call->run_thread();
         if (!f->sequential) break;  // it waited at a barrier: the scheduler runs the rest
         R.threads[std::size_t(tid)].state = State::done;
-        if (tid + 1 >= R.n) break;
-        f->tid = tid + 1;
+        const int next = reverse_order() ? tid - 1 : tid + 1;
+        if (next < 0 || next >= R.n) break;
+        f->tid = next;
       }
     } else {
       R.call->run_thread();
@@ -303,26 +326,28 @@ bool release() {
 
 void run_block() {
   R.threads.assign(std::size_t(R.n), Thread{});
+  const bool rev = reverse_order();
   Fiber* runner = take();
   runner->sequential = true;
-  runner->tid = 0;
-  R.threads[0].fiber = runner;
+  runner->tid = rev ? R.n - 1 : 0;
+  R.threads[std::size_t(runner->tid)].fiber = runner;
   resume(runner);
   if (R.threads[std::size_t(runner->tid)].state == State::done) {  // the whole block ran without a barrier
     runner->sequential = false;
     R.idle.push_back(runner);
     return;
   }
-  // The runner waits at a barrier as thread runner->tid; the threads before it have returned.
+  // The runner waits at a barrier as thread runner->tid; the threads run before it have returned.
   runner->sequential = false;
   R.threads[std::size_t(runner->tid)].fiber = runner;
-  for (int t = runner->tid + 1; t < R.n; ++t) {
+  for (int t = rev ? 0 : runner->tid + 1; t < (rev ? runner->tid : R.n); ++t) {
     Fiber* f = take();
     f->tid = t;
     R.threads[std::size_t(t)].fiber = f;
   }
   do {
-    for (int t = 0; t < R.n; ++t) {
+    for (int i = 0; i < R.n; ++i) {
+      const int t = rev ? R.n - 1 - i : i;
       Thread& th = R.threads[std::size_t(t)];
       if (th.state != State::ready) continue;
       resume(th.fiber);
@@ -346,12 +371,12 @@ void run_grid(const void* kernel, dim3 grid, dim3 block, KernelCall& call) {
   R.n = int(block.x * block.y * block.z);
   gridDim = grid;
   blockDim = block;
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) {
-        blockIdx = uint3{x, y, z};
-        run_block();
-      }
+  const unsigned long long blocks = 1ull * grid.x * grid.y * grid.z;
+  for (unsigned long long i = 0; i < blocks; ++i) {
+    const unsigned long long b = reverse_order() ? blocks - 1 - i : i;
+    blockIdx = uint3{unsigned(b % grid.x), unsigned(b / grid.x % grid.y), unsigned(b / (1ull * grid.x * grid.y))};
+    run_block();
+  }
   R.active = false;
   R.call = nullptr;
 }
