@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs the test suite, as CI does (.ci/run):
 #   1. g++, optimized, -Werror: every test, the examples on small settings, the install test
-#      (Meson and CMake consumers of an installed tree); the benchmarks and, when nvcc is
-#      found, the CUDA code are compiled too.
+#      (Meson and CMake consumers of an installed tree), the CUDA tests on the CPU emulator of
+#      the CUDA runtime (no nvcc or GPU needed); the benchmarks and, when nvcc is found, the
+#      CUDA code are compiled too.
 #   2. clang, AddressSanitizer + UndefinedBehaviorSanitizer, -O0, -Werror: the tests again.
 #   3. the file readers' libFuzzer targets, 30 seconds each (scripts/fuzz.sh; longer runs by hand).
 # Options: --quick (step 1 only), -j N (parallel jobs; default: all cores).
