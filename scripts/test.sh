@@ -34,10 +34,18 @@ setup() {  # setup DIR [meson options...]
 }
 
 start=$(date +%s)
+stage_start=$start
+stage_done() {  # stage_done NAME: prints the stage's wall time, so CI logs show where the time goes
+  local now; now=$(date +%s)
+  echo "== $1 took $(( now - stage_start )) s"
+  stage_start=$now
+}
 echo "== [1/3] g++ release build (-Werror)"
 CC=gcc CXX=g++ setup build/gcc -Dbuildtype=release -Dwerror=true -Dcli=enabled -Dtest_build=true
 ninja -C build/gcc -j "$jobs"
+stage_done "[1/3] build"
 meson test -C build/gcc --print-errorlogs --num-processes "$jobs"
+stage_done "[1/3] tests"
 
 if [ "$quick" -eq 0 ]; then
   echo "== [2/3] clang AddressSanitizer + UndefinedBehaviorSanitizer build (-Werror)"
@@ -50,11 +58,14 @@ if [ "$quick" -eq 0 ]; then
     -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args="['-fno-sanitize-recover=all', '-fno-sanitize=alignment']" \
     -Dcuda=disabled -Dbenchmarks=false -Dexamples=false -Dcli=disabled -Dmpi=disabled
   ninja -C build/clang-asan -j "$jobs"
+  stage_done "[2/3] build"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C build/clang-asan --print-errorlogs --num-processes "$jobs" --no-suite install
+  stage_done "[2/3] tests"
   echo "== [3/3] fuzzing the file readers (libFuzzer, ASan + UBSan), 30 s per target"
   scripts/fuzz.sh 30 -j "$jobs"
+  stage_done "[3/3] fuzzing"
 fi
 data_dir=$(meson introspect build/gcc --buildoptions | python3 -c \
   'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="data_dir"))')
