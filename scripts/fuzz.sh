@@ -3,7 +3,7 @@
 #   scripts/fuzz.sh [SECONDS per target, default 60] [-j N parallel targets, default: cores]
 # Seeds: the small golden files in tests/io/golden and NeuralOperator's darcy_test_16.pt. New
 # inputs found go to build/fuzz/corpus/<target>; crashes to build/fuzz/artifacts/ (the script then
-# fails and names them). CI runs this for 30 seconds per target (scripts/test.sh step 3).
+# fails and names them). CI runs this for 15 seconds per target (scripts/test.sh step 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
