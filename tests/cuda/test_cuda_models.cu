@@ -230,17 +230,18 @@ std::vector<V> flat_grads(const nn::Module& m, bool complex) {
   return out;
 }
 
-template <std::size_t D>
+// T = std::complex<float>: NeuralOperator's complex_data=True (complex input, output and lifting).
+template <std::size_t D, class T = float>
 void check_golden_case(const std::string& name, const io::Value& c) {
   CAPTURE(name);
   const bool tfno = c.contains("model") && c.at("model").as<std::string>() == "tfno";
-  std::unique_ptr<FNO<D, float, cuda>> model;
-  if (tfno) model = std::make_unique<TFNO<D, float, cuda>>(test::fno_options<TFNOOptions>(c.at("options")));
-  else model = std::make_unique<FNO<D, float, cuda>>(test::fno_options<FNOOptions>(c.at("options")));
+  std::unique_ptr<FNO<D, T, cuda>> model;
+  if (tfno) model = std::make_unique<TFNO<D, T, cuda>>(test::fno_options<TFNOOptions>(c.at("options")));
+  else model = std::make_unique<FNO<D, T, cuda>>(test::fno_options<FNOOptions>(c.at("options")));
   model->load_state_dict(io::state_dict_from_value(c.at("state_dict")));
   if (c.contains("mode") && c.at("mode").as<std::string>() == "eval") model->eval();
-  Var<float, D + 2, cuda> x(dev(c.at("x").as<Tensor<float, D + 2>>()), true);
-  Var<float, D + 2, cuda> y;
+  Var<T, D + 2, cuda> x(dev(c.at("x").as<Tensor<T, D + 2>>()), true);
+  Var<T, D + 2, cuda> y;
   if (!c.contains("output_shape")) {
     y = (*model)(x);
   } else if (!c.at("output_shape_per_layer").as<bool>()) {
@@ -250,10 +251,10 @@ void check_golden_case(const std::string& name, const io::Value& c) {
     for (const auto& s : c.at("output_shape").elements()) shapes.emplace_back(test::shape_of<D>(s));
     y = model->forward(x, shapes);
   }
-  REQUIRE(y.shape() == c.at("y").as<Tensor<float, D + 2>>().shape());
-  CHECK(test::rel_l2(y.value().to_vector(), c.at("y").tensor().to_vector<float>()) <= 1e-5);
-  y.backward(dev(c.at("r").as<Tensor<float, D + 2>>()));
-  CHECK(test::rel_l2(x.grad().to_vector(), c.at("grad_x").tensor().to_vector<float>()) <= 1e-4);
+  REQUIRE(y.shape() == c.at("y").as<Tensor<T, D + 2>>().shape());
+  CHECK(test::rel_l2(y.value().to_vector(), c.at("y").tensor().to_vector<T>()) <= 1e-5);
+  y.backward(dev(c.at("r").as<Tensor<T, D + 2>>()));  // complex: dL/dy = r for L = Re sum(y * conj(r))
+  CHECK(test::rel_l2(x.grad().to_vector(), c.at("grad_x").tensor().to_vector<T>()) <= 1e-4);
   if (c.contains("grads_real"))
     CHECK(test::rel_l2(flat_grads<float>(*model, false), c.at("grads_real").tensor().to_vector<float>()) <= 1e-4);
   if (c.contains("grads_complex"))
@@ -262,20 +263,24 @@ void check_golden_case(const std::string& name, const io::Value& c) {
 }
 }  // namespace
 
-TEST_CASE("cuda: NeuralOperator's golden FNO and TFNO cases (1-D, 2-D, 3-D, real data) pass on the GPU") {
+TEST_CASE("cuda: NeuralOperator's golden FNO and TFNO cases (1-D, 2-D, 3-D, real and complex data) pass on the GPU") {
   // The environment's NEURALOP_SOURCE_DIR first: the binary may run from another copy of the tree.
   const char* env = std::getenv("NEURALOP_SOURCE_DIR");
   const auto golden = io::load_pt(std::string(env ? env : NEURALOP_SOURCE_DIR) + "/tests/models/golden/fno.pt");
-  int n = 0;
+  int n = 0, n_complex = 0;
   for (const auto& [k, c] : golden.items()) {
-    if (c.contains("complex")) continue;  // complex data: not yet run on cuda (docs/cuda.md)
-    switch (c.at("x").tensor().rank()) {
+    const bool cplx = c.contains("complex");
+    switch (c.at("x").tensor().rank() + (cplx ? 10 : 0)) {
       case 3: check_golden_case<1>(k.as<std::string>(), c); break;
       case 4: check_golden_case<2>(k.as<std::string>(), c); break;
       case 5: check_golden_case<3>(k.as<std::string>(), c); break;
+      case 13: check_golden_case<1, std::complex<float>>(k.as<std::string>(), c); break;
+      case 14: check_golden_case<2, std::complex<float>>(k.as<std::string>(), c); break;
       default: FAIL("unexpected rank");
     }
     ++n;
+    n_complex += cplx;
   }
-  CHECK(n >= 25);
+  CHECK(n >= 28);
+  CHECK(n_complex >= 3);
 }
