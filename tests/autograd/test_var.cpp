@@ -21,6 +21,31 @@ TEST_CASE("gradients of a fused expression, a repeated input and a broadcast inp
   CHECK_FALSE(y.is_leaf());
 }
 
+TEST_CASE("a float broadcast gradient summed over 1536 rows (block partials, then the reducer) is within a few roundings of the exact sum") {
+  // A row (W) broadcast over everything else: each block of the fused backward's launch (2^15
+  // elements: 128 rows here) adds its rows into a float partial, and the 12 partials are then
+  // summed in double (the reducer). A float accumulator over the whole sum drifts by 1e-6 to
+  // 1e-5; one rounding of the exact sum is at most 6e-8 relative.
+  Generator g(3);
+  const index_t B = 2, C = 3, H = 256, W = 256;
+  const auto x = Tensor<float, 4>::uniform({B, C, H, W}, 0.5f, 1.f, g);
+  const auto r = Tensor<float, 4>::uniform({B, C, H, W}, 0.5f, 1.f, g);
+  const auto rv = r.to_vector();
+  {
+    Var<float, 1> row(Tensor<float, 1>::zeros({W}), true);
+    Var<float, 4> y = Var<float, 4>(x) + row;
+    y.backward(r);
+    const auto got = row.grad().to_vector();
+    double worst = 0;
+    for (index_t w = 0; w < W; ++w) {
+      double exact = 0;
+      for (index_t o = 0; o < B * C * H; ++o) exact += rv[std::size_t(o * W + w)];
+      worst = std::max(worst, std::abs(got[std::size_t(w)] - exact) / exact);
+    }
+    CHECK(worst <= 5e-7);
+  }
+}
+
 TEST_CASE("gradients accumulate across backward calls until zero_grad") {
   auto x = leaf({1, 2});
   sum(x * 3.0).backward();

@@ -79,6 +79,77 @@ TEST_CASE("large reductions split into chunks stay accurate and thread-independe
   CHECK(std::abs(a1[0] - exact) / exact < 1e-6);
 }
 
+namespace {
+// |got - exact| / |exact| for every element, the worst.
+template <class T>
+double worst_rel(const std::vector<T>& got, const std::vector<std::complex<double>>& exact) {
+  double w = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    w = std::max(w, std::abs(std::complex<double>(got[i]) - exact[i]) / std::abs(exact[i]));
+  return w;
+}
+}  // namespace
+
+TEST_CASE("float sums accumulate in double: within float's own rounding of the exact sum, on every path") {
+  // Float accumulators drift by 1e-6 to 1e-4 over these lengths; one rounding of the exact sum
+  // is at most 2^-24 = 6e-8 relative. Values in [0.5, 1): no cancellation to amplify anything.
+  Generator g(5);
+  constexpr double tol = 1.2e-7;
+  auto exact_rows = [](const std::vector<float>& v, index_t rows, index_t cols, bool along_rows) {
+    std::vector<std::complex<double>> out(static_cast<std::size_t>(along_rows ? rows : cols));
+    for (index_t r = 0; r < rows; ++r)
+      for (index_t c = 0; c < cols; ++c) out[std::size_t(along_rows ? r : c)] += double(v[std::size_t(r * cols + c)]);
+    return out;
+  };
+  SUBCASE("innermost axis, one task and split into chunks") {
+    for (index_t n : {index_t(1000), index_t(1) << 15, (index_t(1) << 20) + 7}) {
+      CAPTURE(n);
+      const auto x = Tensor<float, 2>::uniform({2, n}, 0.5f, 1.f, g);
+      CHECK(worst_rel(sum(x, {1}).to_vector(), exact_rows(x.to_vector(), 2, n, true)) <= tol);
+    }
+  }
+  SUBCASE("outer axis (rows added into a kept row), one task and split into chunks") {
+    for (index_t n : {index_t(300), index_t(1) << 17}) {
+      CAPTURE(n);
+      const auto x = Tensor<float, 2>::uniform({n, 37}, 0.5f, 1.f, g);
+      CHECK(worst_rel(sum(x, {0}).to_vector(), exact_rows(x.to_vector(), n, 37, false)) <= tol);
+    }
+  }
+  SUBCASE("everything, and complex<float>") {
+    const auto x = Tensor<float, 3>::uniform({4, 300, 1000}, 0.5f, 1.f, g);
+    CHECK(worst_rel(std::vector<float>{sum(x).item()}, exact_rows(x.to_vector(), 1, numel(x.shape()), true)) <= tol);
+    const auto re = Tensor<float, 1>::uniform({1 << 19}, 0.5f, 1.f, g), im = Tensor<float, 1>::uniform({1 << 19}, 0.5f, 1.f, g);
+    std::vector<std::complex<float>> zv;
+    std::complex<double> exact = 0;
+    for (std::size_t i = 0; i < std::size_t(1) << 19; ++i) {
+      zv.emplace_back(re.to_vector()[i], -im.to_vector()[i]);
+      exact += std::complex<double>(zv.back());
+    }
+    const auto z = Tensor<std::complex<float>, 1>::from_data({1 << 19}, zv);
+    CHECK(worst_rel(std::vector<std::complex<float>>{sum(z).item()}, {exact}) <= tol);
+  }
+}
+
+TEST_CASE("the widened float sum adds in its documented order, whatever the instruction set") {
+  // backend/cpu/wide_sum.hpp: 32 double lanes (lane l takes elements l, l + 32, ...; the tail
+  // goes into lanes 0, 1, ...), halved 16, 8, 4, 2 keeping parity; even + odd. Written here in
+  // plain C++: the AVX-512 or AVX path this test is compiled with must give it bitwise.
+  Generator g(6);
+  CHECK(cpu_detail::wide_sum(static_cast<const float*>(nullptr), 0) == 0.0);
+  for (index_t n : {index_t(1), index_t(5), index_t(64), index_t(1001), index_t(100003)}) {
+    CAPTURE(n);
+    const auto x = Tensor<float, 1>::normal({n}, 0.f, 1.f, g).to_vector();
+    double lane[32] = {};
+    index_t i = 0;
+    for (; i + 32 <= n; i += 32)
+      for (int l = 0; l < 32; ++l) lane[l] += double(x[std::size_t(i + l)]);
+    for (int l = 0; i < n; ++i, ++l) lane[l] += double(x[std::size_t(i)]);
+    for (int w = 16; w >= 2; w /= 2)
+      for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
+    CHECK(cpu_detail::wide_sum(x.data(), n) == lane[0] + lane[1]);
+  }
+}
+
 TEST_CASE("complex sums") {
   using C = std::complex<double>;
   auto z = Tensor<C, 2>::from_data({2, 2}, {C(1, 1), C(2, -1), C(3, 0), C(0, 5)});

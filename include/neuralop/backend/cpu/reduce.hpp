@@ -1,13 +1,17 @@
 // Sum and max along any set of axes of a contiguous cpu tensor. Work is split into tasks by
 // size alone and partial results combine in a fixed order: bit-identical for any thread count.
+// Float sums (and complex<float>) accumulate in double (backend/cpu/wide_sum.hpp) and round once
+// at the end.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "neuralop/backend/cpu/thread_pool.hpp"
+#include "neuralop/backend/cpu/wide_sum.hpp"
 #include "neuralop/backend/math.hpp"
 #include "neuralop/core/config.hpp"
 
@@ -27,11 +31,13 @@ inline constexpr index_t reduce_task_elems = index_t(1) << 16;
 
 template <class T, ReduceOp Op>
 struct Reducer {
-  static T identity() {
-    if constexpr (Op == ReduceOp::sum) return T(0);
+  // The accumulator: wider than T for float sums.
+  using A = std::conditional_t<Op == ReduceOp::sum, wide_t<T>, T>;
+  static A identity() {
+    if constexpr (Op == ReduceOp::sum) return A(0);
     else return -std::numeric_limits<T>::infinity();
   }
-  static T combine(T a, T b) {
+  static A combine(A a, A b) {
     if constexpr (Op == ReduceOp::sum) return a + b;
     else return (b > a || b != b) ? b : a;  // NaN propagates, as torch.amax
   }
@@ -42,7 +48,14 @@ struct Reducer {
   }
 
   // Reduce a contiguous run with four independent packet accumulators.
-  static T run(const T* p, index_t n) {
+  static A run(const T* p, index_t n) {
+    if constexpr (widens_v<T> && Op == ReduceOp::sum) {
+      return wide_sum(p, n);
+    } else {
+      return run_packets(p, n);
+    }
+  }
+  static T run_packets(const T* p, index_t n) {
     using V = math::packet_t<T>;
     constexpr int W = math::packet_of<T>::size;
     T acc = identity();
@@ -68,7 +81,22 @@ struct Reducer {
   }
 
   // acc[0..n) <- combine(acc, p[0..n))
-  static void row(T* acc, const T* p, index_t n) {
+  static void row(A* acc, const T* p, index_t n) {
+    if constexpr (widens_v<T> && Op == ReduceOp::sum) {
+      wide_add_row(acc, p, n);
+    } else {
+      row_packets(acc, p, n);
+    }
+  }
+  // acc[0..n) <- combine(acc, p[0..n)) in A, both already widened.
+  static void row_wide(A* acc, const A* p, index_t n) {
+    if constexpr (widens_v<T> && Op == ReduceOp::sum) {
+      for (index_t i = 0; i < n; ++i) acc[i] += p[i];
+    } else {
+      row_packets(acc, p, n);
+    }
+  }
+  static void row_packets(T* acc, const T* p, index_t n) {
     using V = math::packet_t<T>;
     constexpr int W = math::packet_of<T>::size;
     index_t i = 0;
@@ -137,6 +165,7 @@ inline ReduceLayout make_reduce_layout(const index_t* shape, const bool* reduced
 template <class T, ReduceOp Op>
 void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T* out) {
   using R = Reducer<T, Op>;
+  using A = typename R::A;
   const ReduceLayout L = make_reduce_layout(shape, reduced, ndim);
   auto& pool = ThreadPool::instance();
   if (L.nr == 0) {  // nothing reduced: a copy
@@ -151,7 +180,7 @@ void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T*
     const index_t runs_per_chunk = std::max<index_t>(1, reduce_task_elems / Lr);
     const index_t n_chunks = (n_runs + runs_per_chunk - 1) / runs_per_chunk;
     auto chunk_value = [&](index_t o, index_t c) {
-      T acc = R::identity();
+      A acc = R::identity();
       const index_t r1 = std::min(n_runs, (c + 1) * runs_per_chunk);
       for (index_t r = c * runs_per_chunk; r < r1; ++r) acc = R::combine(acc, R::run(in + L.offset(o, r, 0, 1), Lr));
       return acc;
@@ -160,15 +189,15 @@ void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T*
       const index_t outs_per_task = std::max<index_t>(1, reduce_task_elems / L.n_red);
       pool.parallel_for((L.n_out + outs_per_task - 1) / outs_per_task, [&](index_t t) {
         const index_t o1 = std::min(L.n_out, (t + 1) * outs_per_task);
-        for (index_t o = t * outs_per_task; o < o1; ++o) out[o] = chunk_value(o, 0);
+        for (index_t o = t * outs_per_task; o < o1; ++o) out[o] = T(chunk_value(o, 0));
       });
     } else {
-      std::vector<T> partial(static_cast<std::size_t>(L.n_out * n_chunks));
+      std::vector<A> partial(static_cast<std::size_t>(L.n_out * n_chunks));
       pool.parallel_for(L.n_out * n_chunks, [&](index_t t) { partial[t] = chunk_value(t / n_chunks, t % n_chunks); });
       for (index_t o = 0; o < L.n_out; ++o) {
-        T acc = R::identity();
+        A acc = R::identity();
         for (index_t c = 0; c < n_chunks; ++c) acc = R::combine(acc, partial[o * n_chunks + c]);
-        out[o] = acc;
+        out[o] = T(acc);
       }
     }
     return;
@@ -180,7 +209,7 @@ void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T*
   const index_t n_cols = (Lk + col_w - 1) / col_w;
   const index_t rows_per_chunk = std::max<index_t>(1, reduce_task_elems / col_w);
   const index_t n_chunks = (L.n_red + rows_per_chunk - 1) / rows_per_chunk;
-  auto do_task = [&](index_t orow, index_t col, index_t c, T* dst) {
+  auto do_task = [&](index_t orow, index_t col, index_t c, A* dst) {
     const index_t c0 = col * col_w, w = std::min(col_w, Lk - c0);
     std::fill(dst, dst + w, R::identity());
     const index_t r1 = std::min(L.n_red, (c + 1) * rows_per_chunk);
@@ -189,19 +218,28 @@ void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T*
   if (n_chunks == 1) {
     pool.parallel_for(n_rows_out * n_cols, [&](index_t t) {
       const index_t orow = t / n_cols, col = t % n_cols;
-      do_task(orow, col, 0, out + orow * Lk + col * col_w);
+      T* const dst = out + orow * Lk + col * col_w;
+      if constexpr (std::is_same_v<A, T>) {
+        do_task(orow, col, 0, dst);
+      } else {  // accumulate in a widened row, round once
+        thread_local std::vector<A> acc;
+        acc.resize(static_cast<std::size_t>(col_w));
+        do_task(orow, col, 0, acc.data());
+        const index_t w = std::min(col_w, Lk - col * col_w);
+        for (index_t i = 0; i < w; ++i) dst[i] = T(acc[std::size_t(i)]);
+      }
     });
     return;
   }
-  std::vector<T> partial(static_cast<std::size_t>(n_chunks * L.n_out));
+  std::vector<A> partial(static_cast<std::size_t>(n_chunks * L.n_out));
   pool.parallel_for(n_rows_out * n_cols * n_chunks, [&](index_t t) {
     const index_t c = t % n_chunks, rest = t / n_chunks, col = rest % n_cols, orow = rest / n_cols;
     do_task(orow, col, c, partial.data() + c * L.n_out + orow * Lk + col * col_w);
   });
   pool.parallel_for((L.n_out + reduce_task_elems - 1) / reduce_task_elems, [&](index_t t) {
     const index_t o0 = t * reduce_task_elems, o1 = std::min(L.n_out, o0 + reduce_task_elems);
-    std::copy(partial.data() + o0, partial.data() + o1, out + o0);
-    for (index_t c = 1; c < n_chunks; ++c) R::row(out + o0, partial.data() + c * L.n_out + o0, o1 - o0);
+    for (index_t c = 1; c < n_chunks; ++c) R::row_wide(partial.data() + o0, partial.data() + c * L.n_out + o0, o1 - o0);
+    for (index_t o = o0; o < o1; ++o) out[o] = T(partial[std::size_t(o)]);
   });
 }
 
