@@ -282,5 +282,5 @@ TEST_CASE("cuda: NeuralOperator's golden FNO and TFNO cases (1-D, 2-D, 3-D, real
     n_complex += cplx;
   }
   CHECK(n >= 28);
-  CHECK(n_complex >= 3);
+  CHECK(n_complex >= 2);  // the golden file's complex cases: 1-D and 2-D
 }
