@@ -31,19 +31,17 @@ TEST_CASE("a float broadcast gradient summed over 1536 rows (block partials, the
   const auto x = Tensor<float, 4>::uniform({B, C, H, W}, 0.5f, 1.f, g);
   const auto r = Tensor<float, 4>::uniform({B, C, H, W}, 0.5f, 1.f, g);
   const auto rv = r.to_vector();
-  {
-    Var<float, 1> row(Tensor<float, 1>::zeros({W}), true);
-    Var<float, 4> y = Var<float, 4>(x) + row;
-    y.backward(r);
-    const auto got = row.grad().to_vector();
-    double worst = 0;
-    for (index_t w = 0; w < W; ++w) {
-      double exact = 0;
-      for (index_t o = 0; o < B * C * H; ++o) exact += rv[std::size_t(o * W + w)];
-      worst = std::max(worst, std::abs(got[std::size_t(w)] - exact) / exact);
-    }
-    CHECK(worst <= 5e-7);
+  Var<float, 1> row(Tensor<float, 1>::zeros({W}), true);
+  Var<float, 4> y = Var<float, 4>(x) + row;
+  y.backward(r);
+  const auto got = row.grad().to_vector();
+  double worst = 0;
+  for (index_t w = 0; w < W; ++w) {
+    double exact = 0;
+    for (index_t o = 0; o < B * C * H; ++o) exact += rv[std::size_t(o * W + w)];
+    worst = std::max(worst, std::abs(got[std::size_t(w)] - exact) / exact);
   }
+  CHECK(worst <= 5e-7);
 }
 
 TEST_CASE("gradients accumulate across backward calls until zero_grad") {

@@ -33,6 +33,7 @@ template <class T, ReduceOp Op>
 struct Reducer {
   // The accumulator: wider than T for float sums.
   using A = std::conditional_t<Op == ReduceOp::sum, wide_t<T>, T>;
+  static constexpr bool widened = !std::is_same_v<A, T>;
   static A identity() {
     if constexpr (Op == ReduceOp::sum) return A(0);
     else return -std::numeric_limits<T>::infinity();
@@ -47,14 +48,15 @@ struct Reducer {
     else return math::max(a, b);
   }
 
-  // Reduce a contiguous run with four independent packet accumulators.
+  // Reduce a contiguous run.
   static A run(const T* p, index_t n) {
-    if constexpr (widens_v<T> && Op == ReduceOp::sum) {
+    if constexpr (widened) {
       return wide_sum(p, n);
     } else {
       return run_packets(p, n);
     }
   }
+  // ... with four independent packet accumulators.
   static T run_packets(const T* p, index_t n) {
     using V = math::packet_t<T>;
     constexpr int W = math::packet_of<T>::size;
@@ -82,7 +84,7 @@ struct Reducer {
 
   // acc[0..n) <- combine(acc, p[0..n))
   static void row(A* acc, const T* p, index_t n) {
-    if constexpr (widens_v<T> && Op == ReduceOp::sum) {
+    if constexpr (widened) {
       wide_add_row(acc, p, n);
     } else {
       row_packets(acc, p, n);
@@ -90,7 +92,7 @@ struct Reducer {
   }
   // acc[0..n) <- combine(acc, p[0..n)) in A, both already widened.
   static void row_wide(A* acc, const A* p, index_t n) {
-    if constexpr (widens_v<T> && Op == ReduceOp::sum) {
+    if constexpr (widened) {
       for (index_t i = 0; i < n; ++i) acc[i] += p[i];
     } else {
       row_packets(acc, p, n);
@@ -219,7 +221,7 @@ void reduce(const T* in, const index_t* shape, const bool* reduced, int ndim, T*
     pool.parallel_for(n_rows_out * n_cols, [&](index_t t) {
       const index_t orow = t / n_cols, col = t % n_cols;
       T* const dst = out + orow * Lk + col * col_w;
-      if constexpr (std::is_same_v<A, T>) {
+      if constexpr (!R::widened) {
         do_task(orow, col, 0, dst);
       } else {  // accumulate in a widened row, round once
         thread_local std::vector<A> acc;

@@ -1,7 +1,8 @@
-// Sums of float data accumulated in double: what the cpu reductions and the fused backward's
-// broadcast gradients use for float and complex<float>, so that a sum over many elements is
-// accurate to about float's own rounding (PyTorch's cascade sum gets there too) rather than
-// drifting by 1e-5 relative over 2^17 terms as a float accumulator does.
+// Sums of float data accumulated in double: what the cpu reducer (backend/cpu/reduce.hpp: sum
+// along any axes, and the broadcast gradients summed through it) uses for float and
+// complex<float>, so that a sum over many elements is accurate to about float's own rounding
+// (PyTorch's cascade sum gets there too) rather than drifting by 1e-5 relative over 2^17 terms
+// as a float accumulator does.
 //
 // The order of the additions is fixed (32 double lanes, lane l taking elements l, l + 32, ...,
 // combined in a fixed tree), whatever the instruction set: AVX-512, AVX and plain C++ give
@@ -10,7 +11,6 @@
 #pragma once
 
 #include <complex>
-#include <type_traits>
 
 #include "neuralop/core/config.hpp"
 
@@ -35,9 +35,6 @@ struct wide<std::complex<float>> {
 };
 template <class T>
 using wide_t = typename wide<T>::type;
-// Whether a sum of T accumulates in a wider type.
-template <class T>
-inline constexpr bool widens_v = !std::is_same_v<wide_t<T>, T>;
 
 inline constexpr int wide_lanes = 32;
 
